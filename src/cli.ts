@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander'
+import { HiveError, errorMessage, isHiveError } from './errors.js'
+import { exitFor } from './cli/exit-codes.js'
+import { runJoin, type JoinOptions } from './cli/join.js'
+import { createLogger } from './cli/logger.js'
+import { Reporter } from './cli/reporter.js'
+import { runShare, type ShareOptions } from './cli/share.js'
+
+interface GlobalOptions {
+  verbose: number
+  quiet?: boolean
+  json?: boolean
+  alpn?: string
+}
+
+const SHARE_EXAMPLES = `
+Examples:
+  # share a web app, its API and its websocket server
+  $ hive share 127.0.0.1:3000 127.0.0.1:8000 127.0.0.1:4000 my-hub
+
+  # share only an Ollama-style model server as the backend, on a fixed port
+  $ hive share - 127.0.0.1:11434 - gpu-box --ipv4-addr 0.0.0.0:7000
+
+  # a throwaway hub for a CI job, bound to loopback, with JSON events on stdout
+  $ hive share 127.0.0.1:3000 127.0.0.1:8000 - ci-hub --ephemeral --ipv4-addr 127.0.0.1:0 --json
+`
+
+const JOIN_EXAMPLES = `
+Examples:
+  $ hive join laptop --ticket hive1...
+  $ HIVE_TICKET=hive1... hive join laptop --frontend-addr 127.0.0.1:5173
+  $ pbpaste | hive join laptop --ticket - --ws-addr -
+`
+
+const EXIT_CODES = `
+Exit codes:
+  0 ok, or stopped with Ctrl+C     6 token refused          11 QUIC library unavailable
+  1 internal error                 7 protocol mismatch      12 identity file unusable
+  2 bad usage                      8 address in use         13 protocol violation
+  3 invalid ticket                 9 hub stopped           130 interrupted twice
+  4 hub unreachable               10 hub lost
+  5 hub identity mismatch
+`
+
+function main(argv: string[]): void {
+  const exit = (status: number): void => process.exit(status)
+  const program = new Command()
+    .name('hive')
+    .description('Share local TCP services between machines over encrypted QUIC.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('-v, --verbose', 'more diagnostic logs on stderr (-v warn, -vv info, -vvv debug, -vvvv trace)', (_: string, n: number) => n + 1, 0)
+    .option('-q, --quiet', 'show only errors and data')
+    .option('--json', 'newline-delimited JSON events on stdout; human lines stay on stderr')
+    .addOption(new Option('--alpn <protocol>', 'application protocol carried in the hello').choices(['hivemind', 'federated-hivemind']))
+    .addHelpText('after', EXIT_CODES)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+
+  const context = (cmd: Command): { reporter: Reporter; globals: GlobalOptions; logger: ReturnType<typeof createLogger> } => {
+    const globals = cmd.optsWithGlobals<GlobalOptions>()
+    return { globals, reporter: new Reporter(globals.json === true, globals.quiet === true), logger: createLogger(globals.verbose, globals.quiet === true) }
+  }
+
+  program
+    .command('share')
+    .description('run a hub: share three local services (frontend, backend, websocket) and print a ticket')
+    .argument('<FRONTEND>', 'frontend service, HOST:PORT or [V6]:PORT, or - to skip')
+    .argument('<BACKEND>', 'backend service, or -')
+    .argument('<WEBSOCKET>', 'websocket service, or -')
+    .argument('<NAME>', 'the hub name peers will see')
+    .option('--ipv4-addr <HOST:PORT>', 'bind only this IPv4 UDP address (default: both families, every interface, any port)')
+    .option('--ipv6-addr <[HOST]:PORT>', 'bind only this IPv6 UDP address')
+    .option('--announce <HOST:PORT>', 'also list this address in the ticket, e.g. a public port forward (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--identity <FILE>', 'hub key file (default: $XDG_CONFIG_HOME/hive/hub.key); its token sits in FILE.token')
+    .option('--rotate-token', 'issue a new access token: every older ticket stops working')
+    .option('--ephemeral', 'use a fresh key and token, and write nothing to disk')
+    .addHelpText('after', SHARE_EXAMPLES)
+    .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
+      const { globals, reporter, logger } = context(cmd)
+      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, { ...cmd.opts<ShareOptions>(), alpn: globals.alpn }, reporter, logger, exit))
+    })
+
+  program
+    .command('join')
+    .description('run a peer: connect to a hub and expose its services on local ports')
+    .argument('<NAME>', 'this peer\'s name, shown to the hub')
+    .option('--ticket <TICKET>', 'the hub\'s ticket, or - to read it from stdin (env: HIVE_TICKET)')
+    .option('--frontend-addr <HOST:PORT>', 'local address for the frontend, or - to skip', '127.0.0.1:3000')
+    .option('--backend-addr <HOST:PORT>', 'local address for the backend, or - to skip', '127.0.0.1:8000')
+    .option('--ws-addr <HOST:PORT>', 'local address for the websocket service, or - to skip', '127.0.0.1:4000')
+    .option('--connect-timeout <SECONDS>', 'give up reaching the hub after this long', '10')
+    .addHelpText('after', JOIN_EXAMPLES)
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const { globals, reporter, logger } = context(cmd)
+      await guard(reporter, exit, async () => {
+        const end = await runJoin(name, { ...cmd.opts<JoinOptions>(), alpn: globals.alpn }, reporter, logger, exit)
+        if (end.code === 'LEFT') return exit(0)
+        const code = end.code
+        reporter.error(`hive: ${code === 'HUB_STOPPED' ? `hub stopped (${end.reason})` : end.reason}`)
+        reporter.event('hub_left', { code, reason: end.reason })
+        exit(exitFor(code).status)
+      })
+    })
+
+  program.parseAsync(argv).catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return exit(0)
+      return exit(exitFor('USAGE').status)
+    }
+    process.stderr.write(`hive: ${errorMessage(err)}\n`)
+    exit(exitFor('INTERNAL').status)
+  })
+}
+
+/** Runs a command and turns any failure into one line, a JSON error event, and an exit status. */
+async function guard(reporter: Reporter, exit: (status: number) => void, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work()
+  } catch (err) {
+    const error = isHiveError(err) ? err : new HiveError('INTERNAL', errorMessage(err))
+    const { status, hint } = exitFor(error.code)
+    reporter.error(`hive: ${error.message}${hint ? ` (${hint})` : ''}`)
+    reporter.event('error', { code: error.code, message: error.message })
+    if (error.code === 'INTERNAL' && err instanceof Error && process.env.HIVE_DEBUG) process.stderr.write(`${err.stack}\n`)
+    exit(status)
+  }
+}
+
+main(process.argv)

@@ -1,0 +1,31 @@
+import type { HiveErrorCode } from '../errors.js'
+
+/**
+ * The one table from error code to exit status and advice. README.md lists the same
+ * statuses; test/unit/exit-codes.test.ts keeps the two in step.
+ */
+export const EXIT: Record<HiveErrorCode | 'OK', { status: number; hint?: string }> = {
+  OK: { status: 0 },
+  INTERNAL: { status: 1, hint: 'this is a bug in hive; rerun with -vvv and report it' },
+  USAGE: { status: 2, hint: 'see `hive --help`' },
+  TICKET_INVALID: { status: 3, hint: 'ask the hub for its ticket again and copy all of it' },
+  HUB_UNREACHABLE: { status: 4, hint: 'is the hub running? UDP to its port must be reachable (firewall, NAT, --announce)' },
+  IDENTITY_MISMATCH: { status: 5, hint: 'something else answered at that address; ask the hub for a fresh ticket' },
+  TOKEN_REFUSED: { status: 6, hint: 'the ticket is old or its token was rotated; ask the hub for a fresh ticket' },
+  PROTOCOL_MISMATCH: { status: 7, hint: 'leave out --alpn: the ticket already names the protocol' },
+  ADDR_IN_USE: { status: 8, hint: 'stop whatever holds that address, or choose another one' },
+  HUB_STOPPED: { status: 9 },
+  HUB_LOST: { status: 10, hint: 'the hub or the network went away; join again once it is back' },
+  TRANSPORT_UNAVAILABLE: { status: 11, hint: 'hive needs a platform with a prebuilt QUIC binary (linux-x64-gnu)' },
+  IDENTITY_FILE: { status: 12, hint: 'fix or remove the file, choose another with --identity, or use --ephemeral' },
+  PROTOCOL_VIOLATION: { status: 13, hint: 'the other side does not speak this version of hive' },
+  TIMEOUT: { status: 4, hint: 'check that the other side is up and reachable' },
+  ABORTED: { status: 130 },
+  STREAM_RESET: { status: 1 },
+  STREAM_STOPPED: { status: 1 },
+  CONNECTION_LOST: { status: 10 },
+}
+
+export function exitFor(code: HiveErrorCode): { status: number; hint?: string } {
+  return EXIT[code]
+}

@@ -1,0 +1,98 @@
+import type { Logger } from 'pino'
+import { HiveError } from '../errors.js'
+import { Hub } from '../hub/hub.js'
+import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
+import { formatHostPort, type HostPort } from '../protocol/address.js'
+import { ALPNS, SERVICES, type ServiceName } from '../protocol/services.js'
+import { parseAlpn, parseAnnounce, parseBindAddress, parseName, parseServiceAddress } from './options.js'
+import type { Reporter } from './reporter.js'
+import { onShutdownSignal } from './shutdown.js'
+
+export interface ShareOptions {
+  ipv4Addr?: string
+  ipv6Addr?: string
+  announce?: string[]
+  identity?: string
+  rotateToken?: boolean
+  ephemeral?: boolean
+  alpn?: string
+}
+
+async function identityFor(opts: ShareOptions, reporter: Reporter): Promise<HubIdentity> {
+  if (opts.ephemeral) {
+    if (opts.identity) throw new HiveError('USAGE', '--ephemeral and --identity cannot be used together: pick one')
+    if (opts.rotateToken) throw new HiveError('USAGE', '--ephemeral already uses a fresh token: leave out --rotate-token')
+    return ephemeralIdentity()
+  }
+  const file = opts.identity ?? defaultIdentityFile()
+  const identity = await loadIdentity(file, { rotateToken: opts.rotateToken })
+  if (identity.created) reporter.status(`created hub identity ${file}`)
+  if (identity.rotated) reporter.status('issued a new access token: tickets from before no longer work')
+  return identity
+}
+
+export async function runShare(
+  addresses: [string, string, string],
+  name: string,
+  opts: ShareOptions,
+  reporter: Reporter,
+  logger: Logger,
+  exit: (status: number) => void,
+): Promise<void> {
+  const hubName = parseName(name, 'hub name')
+  const services: Partial<Record<ServiceName, HostPort>> = {}
+  SERVICES.forEach((service, i) => {
+    const target = parseServiceAddress(addresses[i]!, `${service} address`)
+    if (target) services[service] = target
+  })
+  if (Object.keys(services).length === 0) throw new HiveError('USAGE', 'every service is "-": share at least one')
+  const binds: HostPort[] = []
+  if (opts.ipv4Addr) binds.push(parseBindAddress(opts.ipv4Addr, '--ipv4-addr', 4))
+  if (opts.ipv6Addr) binds.push(parseBindAddress(opts.ipv6Addr, '--ipv6-addr', 6))
+  const announce = (opts.announce ?? []).map(parseAnnounce)
+  const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
+
+  const identity = await identityFor(opts, reporter)
+  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, logger })
+
+  hub.on('peer_connected', (p) => {
+    reporter.status(`+ peer \`${p.peer}\` joined (${p.peerId}, from ${p.address})`)
+    reporter.event('peer_connected', { peer: p.peer, peer_id: p.peerId, address: p.address })
+  })
+  hub.on('peer_left', (p) => {
+    reporter.status(`- peer \`${p.peer}\` ${p.lost ? 'was lost' : 'left'} (${p.reason})`)
+    reporter.event('peer_left', { peer: p.peer, peer_id: p.peerId, reason: p.reason, lost: p.lost })
+  })
+  hub.on('peer_refused', (p) => {
+    reporter.status(`! refused \`${p.peer}\` (${p.peerId}, from ${p.address}): ${p.reason}`)
+    reporter.event('peer_refused', { peer: p.peer, peer_id: p.peerId, address: p.address, reason: p.reason })
+  })
+  hub.on('warning', (w) => {
+    reporter.status(`warning: ${w.message}`)
+    reporter.event('warning', { message: w.message, service: w.service ?? null })
+  })
+
+  reporter.status(`hive hub \`${hub.name}\` is sharing:`)
+  for (const service of SERVICES) {
+    const target = services[service]
+    reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
+  }
+  reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
+  reporter.status(`hub key ${hub.peerId}`)
+  reporter.status('')
+  reporter.status('ticket (keep it private: it grants access to these services):')
+  reporter.status(`  ${hub.ticket}`)
+  reporter.status('')
+  reporter.status('on the other machine, run:')
+  reporter.status(`  hive join <peer-name> --ticket ${hub.ticket}`)
+  reporter.status('')
+  reporter.status('waiting for peers; press Ctrl+C to stop')
+  reporter.data(hub.ticket)
+  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId })
+
+  onShutdownSignal(async () => {
+    reporter.status('stopping: telling peers the hub stopped')
+    await hub.stop('hub stopped')
+    reporter.event('hub_stopped', { name: hub.name })
+  }, exit)
+}

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino'
+import { errorMessage } from '../errors.js'
+import type { HostPort } from '../protocol/address.js'
+import { HEADER_LENGTH, decodeHeader, encodeAck } from '../protocol/header.js'
+import type { ServiceName } from '../protocol/services.js'
+import { withDeadline } from '../link/deadline.js'
+import { pipe, type PipeResult } from '../transport/pipe.js'
+import type { QuicStream } from '../transport/index.js'
+import { dialService } from './dial-service.js'
+
+export interface ForwardContext {
+  services: Partial<Record<ServiceName, HostPort>>
+  headerTimeoutMs: number
+  dialTimeoutMs: number
+  log: Logger
+  warn(message: string, service?: ServiceName): void
+  track(release: () => void): () => void
+}
+
+export type ForwardOutcome =
+  | { kind: 'refused'; reason: string; service?: ServiceName }
+  | { kind: 'piped'; service: ServiceName; result: PipeResult }
+
+async function refuse(stream: QuicStream, reason: string, service?: ServiceName): Promise<ForwardOutcome> {
+  await stream.write(encodeAck(false)).catch(() => undefined)
+  void stream.finish()
+  stream.stopReading()
+  return { kind: 'refused', reason, service }
+}
+
+/**
+ * One data stream on the hub: read the header within a deadline, connect to the service it
+ * names, and only then answer 0xFF and start piping; any failure answers 0x00.
+ */
+export async function forwardStream(stream: QuicStream, ctx: ForwardContext): Promise<ForwardOutcome> {
+  let header: Buffer
+  try {
+    header = await withDeadline(stream.readExactly(HEADER_LENGTH), ctx.headerTimeoutMs, 'stream header')
+  } catch (err) {
+    stream.reset()
+    return { kind: 'refused', reason: errorMessage(err) }
+  }
+  const decoded = decodeHeader(header)
+  if (!decoded.ok) return refuse(stream, `bad stream header (${decoded.reason})`)
+  if (decoded.target.kind !== 'data') return refuse(stream, 'a second control stream')
+  const service = decoded.target.service
+  const target = ctx.services[service]
+  if (!target) return refuse(stream, `${service} is not shared by this hub`, service)
+
+  let socket
+  try {
+    socket = await dialService(target, ctx.dialTimeoutMs)
+  } catch (err) {
+    ctx.warn(`${service} service is unreachable: ${errorMessage(err)}`, service)
+    return refuse(stream, errorMessage(err), service)
+  }
+  const untrack = ctx.track(() => socket.destroy())
+  try {
+    await stream.write(encodeAck(true))
+  } catch (err) {
+    untrack()
+    socket.resetAndDestroy()
+    return { kind: 'refused', reason: `peer went away before the ACK: ${errorMessage(err)}`, service }
+  }
+  const result = await pipe(socket, stream)
+  untrack()
+  ctx.log.debug({ service, ...result }, 'stream closed')
+  return { kind: 'piped', service, result }
+}

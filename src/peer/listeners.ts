@@ -1,0 +1,38 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { HiveError, errorMessage } from '../errors.js'
+import { formatHostPort, type HostPort } from '../protocol/address.js'
+import type { ServiceName } from '../protocol/services.js'
+
+export interface LocalListener {
+  service: ServiceName
+  server: Server
+  address: HostPort
+}
+
+/**
+ * Binds one local TCP listener. Sockets arrive paused: nothing is read from the client
+ * until the hub has said the service is there.
+ */
+export function listenLocal(
+  service: ServiceName,
+  at: HostPort,
+  option: string,
+  onSocket: (socket: Socket) => void,
+): Promise<LocalListener> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onSocket)
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = formatHostPort(at)
+      if (err.code === 'EADDRINUSE') {
+        reject(new HiveError('ADDR_IN_USE', `${where} is already in use (${service}); pick another with ${option}`, { option, address: where }))
+      } else {
+        reject(new HiveError('ADDR_IN_USE', `cannot listen on ${where} (${service}): ${errorMessage(err)}; pick another with ${option}`, { option, address: where }))
+      }
+    })
+    server.listen({ host: at.host, port: at.port }, () => {
+      const bound = server.address()
+      const port = typeof bound === 'object' && bound ? bound.port : at.port
+      resolve({ service, server, address: { ...at, port } })
+    })
+  })
+}

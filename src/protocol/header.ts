@@ -1,0 +1,60 @@
+import { serviceForPortId, PORT_IDS, type ServiceName } from './services.js'
+
+/**
+ * The first bytes on every stream: one port id and the magic. Port id 0x00 marks the
+ * control stream; 0x01..0x03 are data streams for the three services.
+ */
+export const MAGIC = Buffer.from('hivemindp2p', 'ascii')
+export const HEADER_LENGTH = 1 + MAGIC.length
+export const CONTROL_PORT_ID = 0x00
+
+export const ACK_OK = 0xff
+export const ACK_REFUSED = 0x00
+
+export type HeaderTarget = { kind: 'control' } | { kind: 'data'; service: ServiceName; portId: number }
+
+export type HeaderDecodeResult =
+  | { ok: true; target: HeaderTarget }
+  | { ok: false; reason: 'short' | 'extra-bytes' | 'bad-magic' | 'unknown-port-id' }
+
+export function encodeHeader(portId: number): Buffer {
+  if (!Number.isInteger(portId) || portId < 0 || portId > 0xff) throw new RangeError(`port id out of range: ${portId}`)
+  const out = Buffer.allocUnsafe(HEADER_LENGTH)
+  out[0] = portId
+  MAGIC.copy(out, 1)
+  return out
+}
+
+export function encodeDataHeader(service: ServiceName): Buffer {
+  return encodeHeader(PORT_IDS[service])
+}
+
+export function encodeControlHeader(): Buffer {
+  return encodeHeader(CONTROL_PORT_ID)
+}
+
+/** Decodes exactly one header; a reader hands it precisely HEADER_LENGTH bytes, or fewer at EOF. */
+export function decodeHeader(bytes: Uint8Array): HeaderDecodeResult {
+  if (bytes.length < HEADER_LENGTH) return { ok: false, reason: 'short' }
+  if (bytes.length > HEADER_LENGTH) return { ok: false, reason: 'extra-bytes' }
+  if (!MAGIC.equals(bytes.subarray(1))) return { ok: false, reason: 'bad-magic' }
+  const portId = bytes[0]!
+  if (portId === CONTROL_PORT_ID) return { ok: true, target: { kind: 'control' } }
+  const service = serviceForPortId(portId)
+  if (service === undefined) return { ok: false, reason: 'unknown-port-id' }
+  return { ok: true, target: { kind: 'data', service, portId } }
+}
+
+export type AckDecodeResult = { ok: true; accepted: boolean } | { ok: false; reason: 'short' | 'extra-bytes' | 'bad-value' }
+
+export function encodeAck(accepted: boolean): Buffer {
+  return Buffer.of(accepted ? ACK_OK : ACK_REFUSED)
+}
+
+export function decodeAck(bytes: Uint8Array): AckDecodeResult {
+  if (bytes.length < 1) return { ok: false, reason: 'short' }
+  if (bytes.length > 1) return { ok: false, reason: 'extra-bytes' }
+  if (bytes[0] === ACK_OK) return { ok: true, accepted: true }
+  if (bytes[0] === ACK_REFUSED) return { ok: true, accepted: false }
+  return { ok: false, reason: 'bad-value' }
+}

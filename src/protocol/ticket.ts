@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { z } from 'zod'
+import { HiveError } from '../errors.js'
+import { parseHostPort } from './address.js'
+import { ByteReader, ByteWriter, ShortRead } from './byte-io.js'
+import { NAME_PATTERN } from './names.js'
+import { ALPNS } from './services.js'
+
+/**
+ * A ticket is `hive1` + base64url(body || checksum), where the checksum is the first four
+ * bytes of sha256(body). The body carries everything a peer needs to find and trust a hub:
+ * see docs/PROTOCOL.md for the byte layout.
+ */
+export const TICKET_PREFIX = 'hive1'
+export const TICKET_VERSION = 1
+const CHECKSUM_BYTES = 4
+const ED25519_PUBLIC_KEY_BYTES = 32
+export const MIN_TOKEN_BYTES = 16
+const MAX_ADDRESSES = 32
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')
+
+export const TicketSchema = z.strictObject({
+  version: z.literal(TICKET_VERSION),
+  name: z.string().regex(NAME_PATTERN, 'the hub name is not valid'),
+  alpn: z.enum([ALPNS.hivemind, ALPNS['federated-hivemind']]),
+  publicKey: bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'the hub key is not 32 bytes'),
+  token: bytes.refine((t) => t.length >= MIN_TOKEN_BYTES && t.length <= 64, 'the access token must be 16 to 64 bytes'),
+  addresses: z
+    .array(z.string().refine((a) => parseHostPort(a).ok, 'an address is not HOST:PORT'))
+    .min(1, 'the ticket lists no address')
+    .max(MAX_ADDRESSES, `the ticket lists more than ${MAX_ADDRESSES} addresses`),
+})
+export type TicketFields = z.infer<typeof TicketSchema>
+export type Ticket = TicketFields & { peerId: string }
+
+function checksum(body: Uint8Array): Buffer {
+  return createHash('sha256').update(body).digest().subarray(0, CHECKSUM_BYTES)
+}
+
+export function peerIdOfPublicKey(publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString()
+}
+
+export function encodeTicket(fields: TicketFields): string {
+  const t = TicketSchema.parse(fields)
+  const w = new ByteWriter().u8(t.version).text(t.name).text(t.alpn).raw(t.publicKey).short(t.token).u8(t.addresses.length)
+  for (const address of t.addresses) w.text(address)
+  const body = w.done()
+  return TICKET_PREFIX + Buffer.concat([body, checksum(body)]).toString('base64url')
+}
+
+function invalid(message: string): HiveError {
+  return new HiveError('TICKET_INVALID', message)
+}
+
+export function decodeTicket(input: string): Ticket {
+  const text = input.trim()
+  if (text === '') throw invalid('the ticket is empty')
+  if (!text.startsWith(TICKET_PREFIX)) {
+    throw invalid(`this is not a hive ticket: it should start with "${TICKET_PREFIX}"`)
+  }
+  const encoded = text.slice(TICKET_PREFIX.length)
+  const stray = encoded.match(/[^A-Za-z0-9_-]/)
+  if (stray) throw invalid(`the ticket contains "${stray[0]}", which no ticket has: copy it again without spaces or quotes`)
+  const bytes = Buffer.from(encoded, 'base64url')
+  if (bytes.length <= CHECKSUM_BYTES) throw invalid('the ticket is too short: it was cut off; copy the whole ticket')
+  const body = bytes.subarray(0, bytes.length - CHECKSUM_BYTES)
+  if (!checksum(body).equals(bytes.subarray(bytes.length - CHECKSUM_BYTES))) {
+    throw invalid('the ticket checksum does not match: it was cut off or altered; copy the whole ticket again')
+  }
+  const r = new ByteReader(body)
+  let raw: Record<string, unknown>
+  try {
+    const version = r.u8()
+    if (version !== TICKET_VERSION) {
+      throw invalid(`ticket format version ${version} is not supported by this hive (it reads version ${TICKET_VERSION}); upgrade hive`)
+    }
+    raw = { version, name: r.text(), alpn: r.text(), publicKey: new Uint8Array(r.raw(ED25519_PUBLIC_KEY_BYTES)), token: new Uint8Array(r.short()) }
+    const count = r.u8()
+    const addresses: string[] = []
+    for (let i = 0; i < count; i++) addresses.push(r.text())
+    raw.addresses = addresses
+  } catch (err) {
+    if (err instanceof HiveError) throw err
+    if (err instanceof ShortRead) throw invalid('the ticket ends early: its fields are incomplete')
+    throw invalid('the ticket holds text that is not valid UTF-8')
+  }
+  if (r.remaining > 0) throw invalid(`the ticket has ${r.remaining} unexpected bytes after its fields`)
+  const parsed = TicketSchema.safeParse(raw)
+  if (!parsed.success) throw invalid(`the ticket is malformed: ${parsed.error.issues[0]?.message ?? 'invalid field'}`)
+  let peerId: string
+  try {
+    peerId = peerIdOfPublicKey(parsed.data.publicKey)
+  } catch {
+    throw invalid('the ticket holds a hub key that is not a valid Ed25519 key')
+  }
+  return { ...parsed.data, peerId }
+}

@@ -1,0 +1,81 @@
+import { HiveError, errorMessage } from '../errors.js'
+
+/**
+ * Typed view of the few members hive uses from the napi layer of @chainsafe/libp2p-quic.
+ * That layer is not in the package's exports and its .d.ts says `any`, so these types
+ * are ours; test/transport/native-shape.test.ts pins them against the shipped version.
+ */
+export interface NativeConfigOptions {
+  privateKeyProto: Uint8Array
+  handshakeTimeout: number
+  maxIdleTimeout: number
+  keepAliveInterval: number
+  maxConcurrentStreamLimit: number
+  maxStreamData: number
+  maxConnectionData: number
+  receiveBufferSize: number
+  sendBufferSize: number
+  /** Required by native 2.1.4, unknown to 2.1.1. */
+  shutdownTimeout: number
+}
+
+export interface NativeStream {
+  read(maxBytes: number): Promise<Uint8Array | null>
+  write(data: Uint8Array): Promise<void>
+  finishWrite(): Promise<void>
+  resetWrite(): Promise<void>
+  stopRead(): Promise<void>
+}
+
+export interface NativeConnection {
+  outboundStream(): Promise<NativeStream>
+  inboundStream(): Promise<NativeStream>
+  remoteMultiaddr(): string
+  closed(): Promise<void>
+  abort(): void
+}
+
+export interface NativeServer {
+  port(): number
+  inboundConnection(): Promise<NativeConnection>
+  abort(): void
+}
+
+export interface NativeClient {
+  outboundConnection(ip: string, port: number): Promise<NativeConnection>
+  abort(): void
+}
+
+export interface NativeBinding {
+  QuinnConfig: new (options: NativeConfigOptions) => object
+  Server: new (config: object, ip: string, port: number) => NativeServer
+  Client: new (config: object, family: 0 | 1) => NativeClient
+}
+
+let loaded: Promise<NativeBinding> | undefined
+
+export function loadNative(): Promise<NativeBinding> {
+  loaded ??= (async () => {
+    try {
+      const entry = import.meta.resolve('@chainsafe/libp2p-quic')
+      const mod = (await import(new URL('./napi.js', entry).href)) as Partial<NativeBinding>
+      if (typeof mod.QuinnConfig !== 'function' || typeof mod.Server !== 'function' || typeof mod.Client !== 'function') {
+        throw new Error('the native module does not export QuinnConfig, Server and Client')
+      }
+      return mod as NativeBinding
+    } catch (err) {
+      loaded = undefined
+      throw new HiveError(
+        'TRANSPORT_UNAVAILABLE',
+        `the QUIC library has no native build for ${process.platform}-${process.arch} here (${firstLine(errorMessage(err))})`,
+        { platform: `${process.platform}-${process.arch}` },
+        { cause: err },
+      )
+    }
+  })()
+  return loaded
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 200)
+}

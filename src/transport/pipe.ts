@@ -1,0 +1,124 @@
+import type { Socket } from 'node:net'
+import type { QuicStream } from './stream.js'
+
+/** How much the socket may read ahead of a pending stream write before it is paused. */
+const SOCKET_READ_AHEAD = 256 * 1024
+
+export interface PipeResult {
+  /** Bytes from the socket into the stream, and from the stream into the socket. */
+  sent: number
+  received: number
+  /** 'clean' when both sides finished with FIN, 'reset' when either side was abandoned. */
+  outcome: 'clean' | 'reset'
+}
+
+/**
+ * Joins a TCP socket and a QUIC stream until both directions are done. The same function
+ * runs on the hub and on the peer, so FIN, reset and backpressure behave alike on both.
+ *
+ * - Backpressure: the socket is paused while a stream write is pending with enough queued
+ *   behind it; the stream is not read while the socket's buffer is above its watermark.
+ * - Half-close: socket EOF becomes a stream FIN, and stream FIN becomes socket end().
+ * - Reset: a socket error resets the stream both ways; a stream reset resets the socket.
+ */
+export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
+  return new Promise<PipeResult>((resolve) => {
+    let sent = 0
+    let received = 0
+    let queue: Buffer[] = []
+    let queued = 0
+    let writing = false
+    let socketEnded = false
+    let toStreamDone = false
+    let toSocketDone = false
+    let finished = false
+
+    const finishIfDone = (outcome: PipeResult['outcome']): void => {
+      if (finished) return
+      if (outcome === 'clean' && !(toStreamDone && toSocketDone && socket.destroyed)) return
+      finished = true
+      resolve({ sent, received, outcome })
+    }
+
+    const abandon = (): void => {
+      toStreamDone = toSocketDone = true
+      stream.reset()
+      if (!socket.destroyed) socket.resetAndDestroy()
+      finishIfDone('reset')
+    }
+
+    const pump = async (): Promise<void> => {
+      writing = true
+      while (queue.length > 0 && !finished) {
+        const batch = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queued)
+        queue = []
+        queued = 0
+        if (socket.isPaused() && !socketEnded) socket.resume()
+        try {
+          await stream.write(batch)
+          sent += batch.length
+        } catch {
+          return abandon()
+        }
+      }
+      writing = false
+      if (socketEnded && !toStreamDone) {
+        toStreamDone = true
+        void stream.finish().then(() => finishIfDone('clean'))
+      }
+    }
+
+    socket.on('data', (chunk: Buffer) => {
+      queue.push(chunk)
+      queued += chunk.length
+      if (queued >= SOCKET_READ_AHEAD) socket.pause()
+      if (!writing) void pump()
+    })
+    socket.on('end', () => {
+      socketEnded = true
+      if (!writing) void pump()
+    })
+    socket.on('error', () => abandon())
+    socket.on('close', () => {
+      // A close with a direction still open means the socket went away under us.
+      if (!toStreamDone && !socketEnded) return abandon()
+      if (!toSocketDone) {
+        toSocketDone = true
+        stream.stopReading()
+      }
+      finishIfDone('clean')
+    })
+
+    const drain = (): Promise<void> =>
+      new Promise((done) => {
+        const settle = (): void => {
+          socket.off('drain', settle)
+          socket.off('close', settle)
+          done()
+        }
+        socket.on('drain', settle)
+        socket.on('close', settle)
+      })
+
+    // Local sockets arrive paused (nothing is read before the hub's ACK); start the flow now.
+    socket.resume()
+
+    void (async () => {
+      try {
+        for (;;) {
+          const chunk = await stream.read()
+          if (chunk === null) {
+            toSocketDone = true
+            if (!socket.destroyed) socket.end()
+            return finishIfDone('clean')
+          }
+          if (socket.destroyed) return
+          received += chunk.length
+          if (!socket.write(chunk)) await drain()
+        }
+      } catch {
+        if (!toSocketDone) abandon()
+      }
+    })()
+  })
+}
