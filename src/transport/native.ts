@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { HiveError, errorMessage } from '../errors.js'
 
 /**
@@ -57,8 +61,7 @@ let loaded: Promise<NativeBinding> | undefined
 export function loadNative(): Promise<NativeBinding> {
   loaded ??= (async () => {
     try {
-      const entry = import.meta.resolve('@chainsafe/libp2p-quic')
-      const mod = (await import(new URL('./napi.js', entry).href)) as Partial<NativeBinding>
+      const mod = (await import(napiModuleUrl())) as Partial<NativeBinding>
       if (typeof mod.QuinnConfig !== 'function' || typeof mod.Server !== 'function' || typeof mod.Client !== 'function') {
         throw new Error('the native module does not export QuinnConfig, Server and Client')
       }
@@ -74,6 +77,19 @@ export function loadNative(): Promise<NativeBinding> {
     }
   })()
   return loaded
+}
+
+/**
+ * napi.js is outside the package's exports map, so it is found the way Node finds the
+ * package itself: in the node_modules folders above this file.
+ */
+function napiModuleUrl(): string {
+  const candidates = createRequire(import.meta.url).resolve.paths('@chainsafe/libp2p-quic') ?? []
+  for (const dir of candidates) {
+    const file = join(dir, '@chainsafe', 'libp2p-quic', 'dist', 'src', 'napi.js')
+    if (existsSync(file)) return pathToFileURL(file).href
+  }
+  throw new Error('@chainsafe/libp2p-quic is not installed')
 }
 
 function firstLine(text: string): string {

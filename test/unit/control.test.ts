@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_CONTROL_FRAME, decodeControl, encodeControl, type ControlMessage } from '../../src/protocol/control.js'
+
+function frame(body: string | Buffer): Buffer {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  const out = Buffer.alloc(2 + bytes.length)
+  out.writeUInt16BE(bytes.length, 0)
+  bytes.copy(out, 2)
+  return out
+}
+
+const hello: ControlMessage = { type: 'hello', version: 1, token: 'A'.repeat(43), peer: 'laptop', alpn: 'HIVEMIND/1.0.0' }
+
+describe('control frames', () => {
+  it.each<ControlMessage>([
+    hello,
+    { type: 'welcome', hub: 'my-hub' },
+    { type: 'refused', code: 'token', message: 'no' },
+    { type: 'bye', reason: 'hub stopped' },
+  ])('round-trips $type', (message) => {
+    const decoded = decodeControl(encodeControl(message))
+    expect(decoded).toEqual({ ok: true, message, rest: Buffer.alloc(0) })
+  })
+
+  it('leaves the bytes of the next frame for the next call', () => {
+    const two = Buffer.concat([encodeControl({ type: 'bye', reason: 'a' }), encodeControl({ type: 'bye', reason: 'b' })])
+    const first = decodeControl(two)
+    expect(first.ok && first.message).toEqual({ type: 'bye', reason: 'a' })
+    const second = decodeControl(first.ok ? first.rest : Buffer.alloc(0))
+    expect(second.ok && second.message).toEqual({ type: 'bye', reason: 'b' })
+  })
+
+  it('asks for more bytes on a short read, at every cut', () => {
+    const bytes = encodeControl(hello)
+    for (let cut = 0; cut < bytes.length; cut++) expect(decodeControl(bytes.subarray(0, cut))).toEqual({ ok: false, reason: 'short' })
+  })
+
+  it('rejects an oversized length before buffering the body', () => {
+    const header = Buffer.alloc(2)
+    header.writeUInt16BE(MAX_CONTROL_FRAME + 1, 0)
+    expect(decodeControl(header)).toMatchObject({ ok: false, reason: 'oversized' })
+  })
+
+  it.each([
+    ['not JSON', frame('{nope'), 'bad-json'],
+    ['invalid UTF-8', frame(Buffer.of(0x22, 0xff, 0x22)), 'bad-json'],
+    ['an unknown type', frame('{"type":"launch"}'), 'bad-message'],
+    ['an extra field', frame(JSON.stringify({ type: 'bye', reason: 'x', extra: 1 })), 'bad-message'],
+    ['an oversized field', frame(JSON.stringify({ type: 'bye', reason: 'x'.repeat(300) })), 'bad-message'],
+    ['a short token', frame(JSON.stringify({ ...hello, token: 'short' })), 'bad-message'],
+    ['a bad peer name', frame(JSON.stringify({ ...hello, peer: 'a b' })), 'bad-message'],
+    ['a wrong version', frame(JSON.stringify({ ...hello, version: 2 })), 'bad-message'],
+  ])('rejects %s', (_name, bytes, reason) => {
+    expect(decodeControl(bytes)).toMatchObject({ ok: false, reason })
+  })
+
+  it('refuses to encode an invalid message', () => {
+    expect(() => encodeControl({ type: 'bye', reason: '' })).toThrow()
+  })
+})
