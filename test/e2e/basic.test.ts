@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { httpDownloadSha, httpGet, httpRequest } from '../helpers/clients.js'
+import { killAll, startTunnel, type Tunnel } from '../helpers/hive.js'
+import { BIG, sha256, startBackend, startPageServer, startWsEcho, type Service } from '../helpers/services.js'
+
+let page: Awaited<ReturnType<typeof startPageServer>>
+let backend: Awaited<ReturnType<typeof startBackend>>
+let ws: Service
+let tunnel: Tunnel & { readyMs: number }
+
+beforeAll(async () => {
+  ;[page, backend, ws] = await Promise.all([startPageServer(), startBackend(), startWsEcho()])
+  tunnel = await startTunnel([page.address, backend.address, ws.address])
+})
+
+afterAll(async () => {
+  await killAll()
+  await Promise.all([page?.close(), backend?.close(), ws?.close()])
+})
+
+describe('hive share + hive join, end to end', () => {
+  it('joins and reports the local ports', () => {
+    expect(tunnel.ports.frontend).toBeGreaterThan(0)
+    expect(tunnel.ports.backend).toBeGreaterThan(0)
+    expect(tunnel.ports.websocket).toBeGreaterThan(0)
+    console.log(`[figures] hive join to ready: ${tunnel.readyMs} ms`)
+  })
+
+  it('serves the frontend page through the peer', async () => {
+    const res = await httpGet(tunnel.ports.frontend!, '/')
+    expect(res.status).toBe(200)
+    expect(res.body.toString()).toContain('hello from the frontend')
+  })
+
+  it('downloads 64 MiB from the backend with the sha256 intact', async () => {
+    const direct = await httpDownloadSha(backend.port, '/download')
+    const tunnelled = await httpDownloadSha(tunnel.ports.backend!, '/download')
+    expect(direct.sha).toBe(backend.bodySha)
+    expect(tunnelled.size).toBe(BIG)
+    expect(tunnelled.sha).toBe(backend.bodySha)
+    console.log(`[figures] 64 MiB download: direct ${direct.mbps.toFixed(0)} MB/s, through hive ${tunnelled.mbps.toFixed(0)} MB/s`)
+  })
+
+  it('uploads 64 MiB to the backend with the sha256 intact', async () => {
+    const res = await httpRequest(tunnel.ports.backend!, 'POST', '/upload', backend.body)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body.toString())).toEqual({ sha256: sha256(backend.body), size: BIG })
+  })
+
+  it('echoes websocket messages, text and binary', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${tunnel.ports.websocket}/`)
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+    const received: string[] = []
+    const done = new Promise<void>((resolve) =>
+      socket.on('message', (data) => {
+        received.push(data.toString())
+        if (received.length === 3) resolve()
+      }),
+    )
+    socket.send('one')
+    socket.send(Buffer.from('two'))
+    socket.send('x'.repeat(100_000))
+    await done
+    expect(received).toEqual(['one', 'two', 'x'.repeat(100_000)])
+    socket.close()
+  })
+
+  it('shows the human banners on stderr and only data on stdout', () => {
+    expect(tunnel.hub.stderr).toContain('hive hub `test-hub` is sharing')
+    expect(tunnel.hub.stderr).toContain(`hive join <peer-name> --ticket ${tunnel.ticket}`)
+    expect(tunnel.peer.stderr).toContain(`http://127.0.0.1:${tunnel.ports.frontend}`)
+    expect(tunnel.peer.stderr).toContain(`ws://127.0.0.1:${tunnel.ports.websocket}`)
+    for (const line of tunnel.hub.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow()
+    const connected = tunnel.hub.events.find((e) => e.event === 'peer_connected')
+    expect(connected).toMatchObject({ peer: 'test-peer', peer_id: expect.stringMatching(/^12D3KooW/) })
+  })
+})
