@@ -66,6 +66,7 @@ export function readToEnd(socket: Socket): Promise<Buffer> {
     socket.on('data', (c: Buffer) => parts.push(c))
     socket.once('end', () => resolve(Buffer.concat(parts)))
     socket.once('error', reject)
+    socket.resume()
   })
 }
 
