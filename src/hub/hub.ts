@@ -146,6 +146,11 @@ export class Hub extends EventEmitter<HubEvents> {
         peer = await session.handshake()
       } catch (err) {
         const reason = errorMessage(err)
+        if (isHiveError(err, 'CONNECTION_LOST') || isHiveError(err, 'TIMEOUT')) {
+          // Gone before saying hello (a peer that rejected our key, a scanner): not a peer yet.
+          this.log.debug({ peerId: connection.remotePeerId, address: connection.remoteAddress, reason }, 'connection closed before hello')
+          return
+        }
         const name = isHiveError(err) ? (err.details.peer ?? 'unknown') : 'unknown'
         this.log.warn({ peer: name, peerId: connection.remotePeerId, address: connection.remoteAddress, reason }, 'peer refused')
         this.emit('peer_refused', { peer: name, peerId: connection.remotePeerId, address: connection.remoteAddress, reason })

@@ -1,0 +1,226 @@
+import { createSocket } from 'node:dgram'
+import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ephemeralIdentity } from '../../src/identity/identity.js'
+import { decodeTicket, encodeTicket } from '../../src/protocol/ticket.js'
+import { httpGet } from '../helpers/clients.js'
+import { killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
+import { startPageServer } from '../helpers/services.js'
+
+let page: Awaited<ReturnType<typeof startPageServer>>
+
+beforeAll(async () => {
+  page = await startPageServer()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await page?.close()
+})
+
+/** A join expected to fail: its exit status and its stderr, which must be one line with no stack. */
+async function failingJoin(ticket: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stderr: string; peer: HiveProcess }> {
+  const peer = runHive(['join', 'bad-peer', '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', ...extra], { env })
+  const status = await peer.exited
+  const lines = peer.stderr.trim().split('\n')
+  expect(peer.stderr).not.toMatch(/\n\s+at /)
+  return { status, stderr: lines[lines.length - 1]!, peer }
+}
+
+function resign(ticket: string, change: Partial<Parameters<typeof encodeTicket>[0]>): string {
+  const { peerId: _peerId, ...fields } = decodeTicket(ticket)
+  return encodeTicket({ ...fields, ...change })
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4')
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
+}
+
+describe('bad tickets', () => {
+  it('a tampered checksum gets a clear ticket error', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const chars = ticket.split('')
+    chars[ticket.length - 3] = chars[ticket.length - 3] === 'A' ? 'B' : 'A'
+    const { status, stderr } = await failingJoin(chars.join(''))
+    expect(status).toBe(3)
+    expect(stderr).toMatch(/^hive: the ticket checksum does not match/)
+  })
+
+  it('a wrong hub key gives "hub identity mismatch" and sends nothing', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    const other = await ephemeralIdentity()
+    const before = page.connections()
+    const { status, stderr } = await failingJoin(resign(ticket, { publicKey: other.publicKey }))
+    expect(status).toBe(5)
+    expect(stderr).toMatch(/hub identity mismatch/)
+    // The hub never saw a hello: no peer joined and none was refused.
+    expect(hub.events.filter((e) => e.event === 'peer_connected' || e.event === 'peer_refused')).toEqual([])
+    expect(page.connections()).toBe(before)
+  })
+
+  it('a wrong token is refused and nothing is forwarded', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    const before = page.connections()
+    const { status, stderr } = await failingJoin(resign(ticket, { token: new Uint8Array(32).fill(7) }))
+    expect(status).toBe(6)
+    expect(stderr).toMatch(/refused the access token/)
+    await expect.poll(() => hub.events.find((e) => e.event === 'peer_refused')).toMatchObject({ peer: 'bad-peer' })
+    expect(hub.events.find((e) => e.event === 'peer_connected')).toBeUndefined()
+    expect(page.connections()).toBe(before)
+  })
+
+  it('an --alpn that contradicts the ticket is refused', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const { status, stderr } = await failingJoin(ticket, ['--alpn', 'federated-hivemind'])
+    expect(status).toBe(7)
+    expect(stderr).toMatch(/--alpn federated-hivemind contradicts the ticket/)
+  })
+
+  it('an unreachable hub names the hub, the addresses and the deadline', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const port = await freeUdpPort()
+    const dead = resign(ticket, { addresses: [`127.0.0.1:${port}`] })
+    const { status, stderr } = await failingJoin(dead, ['--connect-timeout', '1'])
+    expect(status).toBe(4)
+    expect(stderr).toContain(`could not reach hub \`test-hub\` at \`127.0.0.1:${port}\` within 1s`)
+    expect(stderr).toMatch(/UDP/)
+  })
+})
+
+describe('ticket sources', () => {
+  it('reads the ticket from stdin with --ticket - and from HIVE_TICKET, the flag winning', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const viaStdin = runHive(['join', 'stdin-peer', '--ticket', '-', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', '--json'], { stdin: ticket + '\n' })
+    await viaStdin.waitEvent('join_ready')
+    const viaEnv = runHive(['join', 'env-peer', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', '--json'], { env: { HIVE_TICKET: ticket } })
+    await viaEnv.waitEvent('join_ready')
+    // A flag beats the environment: a bad flag fails even with a good HIVE_TICKET.
+    const { status } = await failingJoin('hive1garbage', [], { HIVE_TICKET: ticket })
+    expect(status).toBe(3)
+  })
+
+  it('a missing ticket is a usage error', async () => {
+    const peer = runHive(['join', 'x'], { env: { HIVE_TICKET: '' } })
+    expect(await peer.exited).toBe(2)
+    expect(peer.stderr).toMatch(/no ticket: pass --ticket/)
+  })
+})
+
+describe('bad usage', () => {
+  it.each([
+    [['share', '3000', '-', '-', 'h'], /frontend address "3000": expected HOST:PORT/],
+    [['share', 'localhost:abc', '-', '-', 'h'], /"abc" is not a port number/],
+    [['share', ':70000', '-', '-', 'h'], /host is missing/],
+    [['share', '-', '-', '-', 'h'], /share at least one/],
+    [['share', '127.0.0.1:1', '-', '-', 'bad name'], /not a valid name/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', '--ipv4-addr', '[::1]:0'], /expected an IPv4 address/],
+    [['join', 'p', '--ticket', 'x', '--frontend-addr', '1.2.3.4'], /--frontend-addr "1.2.3.4"/],
+    [['join', 'p', '--ticket', 'x', '--connect-timeout', 'soon'], /--connect-timeout "soon"/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', '--ephemeral', '--identity', '/tmp/x'], /cannot be used together/],
+    [['frobnicate'], /unknown command/],
+  ])('hive %j exits 2 with one line', async (args, message) => {
+    const proc = runHive(args)
+    expect(await proc.exited).toBe(2)
+    expect(proc.stderr).toMatch(message)
+    expect(proc.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('--help shows examples', async () => {
+    const proc = runHive(['share', '--help'])
+    expect(await proc.exited).toBe(0)
+    expect(proc.stdout).toContain('Examples:')
+  })
+})
+
+describe('local port in use', () => {
+  it('names the option to change and exits with its own code', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      const { status, stderr } = await failingJoin(ticket, ['--frontend-addr', `127.0.0.1:${port}`])
+      expect(status).toBe(8)
+      expect(stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is already in use \\(frontend\\); pick another with --frontend-addr`))
+    } finally {
+      blocker.close()
+    }
+  })
+})
+
+describe('shutdown and loss', () => {
+  it('Ctrl+C on the hub: the peer reports "hub stopped" within 2 s with its exit code', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    const { peer } = await startPeer(ticket)
+    const started = Date.now()
+    hub.signal('SIGINT')
+    const peerStatus = await peer.exited
+    const peerMs = Date.now() - started
+    expect(peerStatus).toBe(9)
+    expect(peer.stderr).toMatch(/hive: hub stopped \(hub stopped\)/)
+    expect(peerMs).toBeLessThan(2000)
+    expect(await hub.exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('Ctrl+C on the peer: it leaves cleanly and the hub logs why', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    const { peer } = await startPeer(ticket)
+    const started = Date.now()
+    peer.signal('SIGTERM')
+    expect(await peer.exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(2000)
+    await expect.poll(() => hub.events.find((e) => e.event === 'peer_left')).toMatchObject({ peer: 'test-peer', reason: 'peer left', lost: false })
+  })
+
+  it('a hub killed with -9 is reported as lost within 10 s, with a different exit code', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    const { peer } = await startPeer(ticket)
+    const started = Date.now()
+    hub.signal('SIGKILL')
+    expect(await peer.exited).toBe(10)
+    expect(Date.now() - started).toBeLessThan(10_500)
+    expect(peer.stderr).toMatch(/hub lost/)
+  }, 20_000)
+})
+
+describe('identity across restarts', () => {
+  it('a ticket stays valid across restarts on a fixed port, and --rotate-token revokes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hive-id-'))
+    const identity = join(dir, 'hub.key')
+    const port = await freeUdpPort()
+    const share = (extra: string[] = []): HiveProcess =>
+      runHive(['share', page.address, '-', '-', 'fixed-hub', '--ipv4-addr', `127.0.0.1:${port}`, '--identity', identity, '--json', ...extra])
+
+    let hub = share()
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    hub.signal('SIGINT')
+    expect(await hub.exited).toBe(0)
+
+    hub = share()
+    expect((await hub.waitEvent('hub_ready')).ticket).toBe(ticket)
+    const { peer, ports } = await startPeer(ticket)
+    expect((await httpGet(ports.frontend!, '/')).status).toBe(200)
+    peer.signal('SIGINT')
+    await peer.exited
+    hub.signal('SIGINT')
+    await hub.exited
+
+    hub = share(['--rotate-token'])
+    const fresh = (await hub.waitEvent('hub_ready')).ticket as string
+    expect(fresh).not.toBe(ticket)
+    const { status, stderr } = await failingJoin(ticket)
+    expect(status).toBe(6)
+    expect(stderr).toMatch(/refused the access token/)
+  })
+})
