@@ -19,6 +19,11 @@ export type HiveErrorCode =
   | 'STREAM_STOPPED'
   | 'CONNECTION_LOST'
   | 'TIMEOUT'
+  | 'WRONG_CODE'
+  | 'MAILBOX_UNREACHABLE'
+  | 'MAILBOX_ERROR'
+  | 'CODE_CROWDED'
+  | 'JOIN_TIMEOUT'
   | 'ABORTED'
   | 'INTERNAL'
 

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto'
+import { WebSocket } from 'undici'
+import { HiveError } from '../errors.js'
+import { parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
+
+interface Waiter {
+  type: ServerMessageType
+  resolve: (message: never) => void
+  reject: (err: Error) => void
+  timer: NodeJS.Timeout
+}
+
+function unreachable(url: string, why: string): HiveError {
+  return new HiveError('MAILBOX_UNREACHABLE', `cannot reach the wormhole mailbox at ${url} (${why})`, { url })
+}
+
+/** A server error turned into what it means for a user. */
+function serverError(url: string, error: string, origType: string | undefined): HiveError {
+  if (error === 'crowded') {
+    return new HiveError('CODE_CROWDED', 'that code is already in use by two others; ask the hub for its next code', { url })
+  }
+  return new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} said: ${error}${origType ? ` (to "${origType}")` : ''}`, { url })
+}
+
+/**
+ * One WebSocket to a Magic Wormhole mailbox server. Every inbound frame is validated;
+ * every wait has a deadline. Mailbox `message`s are queued for the wormhole above.
+ */
+export class MailboxConnection {
+  private readonly waiters: Waiter[] = []
+  private readonly inbox: MailboxMessage[] = []
+  private inboxWaiter: { resolve: (m: MailboxMessage) => void; reject: (e: Error) => void } | null = null
+  private failure: HiveError | null = null
+
+  private constructor(
+    private readonly ws: WebSocket,
+    readonly url: string,
+  ) {
+    ws.addEventListener('message', (event) => this.onFrame(event.data))
+    ws.addEventListener('close', () => this.fail(unreachable(url, 'the connection closed')))
+  }
+
+  /** Connects and waits for the welcome; a welcome error stops here with the server's words. */
+  static connect(url: string, options: { timeoutMs: number; signal?: AbortSignal; onMotd?: (motd: string) => void }): Promise<MailboxConnection> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket
+      try {
+        ws = new WebSocket(url)
+      } catch (err) {
+        return reject(unreachable(url, (err as Error).message))
+      }
+      let settled = false
+      const finish = (fn: () => void): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+        fn()
+      }
+      const giveUp = (err: HiveError): void =>
+        finish(() => {
+          ws.close()
+          reject(err)
+        })
+      const timer = setTimeout(() => giveUp(unreachable(url, `no welcome within ${options.timeoutMs / 1000} s`)), options.timeoutMs)
+      const onAbort = (): void => giveUp(new HiveError('ABORTED', 'cancelled while connecting to the mailbox'))
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      // undici's error events carry no text, so the message comes from what we were doing.
+      ws.addEventListener('error', () => giveUp(unreachable(url, 'connection refused or failed')))
+      ws.addEventListener('close', () => giveUp(unreachable(url, 'closed before the welcome')))
+      ws.addEventListener('message', (event) => {
+        if (settled) return
+        const parsed = parseServerMessage(String(event.data))
+        if (parsed.kind !== 'known' || parsed.type !== 'welcome') return giveUp(unreachable(url, 'it did not send a welcome'))
+        const welcome = readWelcome(parsed.message as ServerMessage<'welcome'>)
+        if (welcome.error !== undefined) {
+          return giveUp(new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} refused service: ${welcome.error}`, { url }))
+        }
+        if (welcome.motd) options.onMotd?.(welcome.motd)
+        finish(() => resolve(new MailboxConnection(ws, url)))
+      })
+    })
+  }
+
+  send(type: string, fields: Record<string, unknown> = {}): void {
+    if (this.failure) throw this.failure
+    this.ws.send(JSON.stringify({ type, id: randomBytes(2).toString('hex'), ...fields }))
+  }
+
+  /** Sends and waits for the reply of `replyType`. */
+  request<T extends ServerMessageType>(type: string, fields: Record<string, unknown>, replyType: T, timeoutMs: number): Promise<ServerMessage<T>> {
+    const reply = this.expect(replyType, timeoutMs)
+    try {
+      this.send(type, fields)
+    } catch (err) {
+      reply.catch(() => undefined)
+      throw err
+    }
+    return reply
+  }
+
+  expect<T extends ServerMessageType>(type: T, timeoutMs: number): Promise<ServerMessage<T>> {
+    if (this.failure) return Promise.reject(this.failure)
+    return new Promise<ServerMessage<T>>((resolve, reject) => {
+      const waiter: Waiter = {
+        type,
+        resolve: resolve as (m: never) => void,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1)
+          reject(unreachable(this.url, `no "${type}" within ${timeoutMs / 1000} s`))
+        }, timeoutMs),
+      }
+      this.waiters.push(waiter)
+    })
+  }
+
+  /** The next mailbox message (echoes of our own included), waiting at most `timeoutMs`. */
+  nextMessage(timeoutMs: number, onTimeout: () => HiveError): Promise<MailboxMessage> {
+    const queued = this.inbox.shift()
+    if (queued) return Promise.resolve(queued)
+    if (this.failure) return Promise.reject(this.failure)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.inboxWaiter = null
+        reject(onTimeout())
+      }, timeoutMs)
+      this.inboxWaiter = {
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      }
+    })
+  }
+
+  private onFrame(data: unknown): void {
+    const parsed = parseServerMessage(String(data))
+    if (parsed.kind !== 'known') return
+    if (parsed.type === 'message') {
+      const message = parsed.message as MailboxMessage
+      const waiter = this.inboxWaiter
+      this.inboxWaiter = null
+      if (waiter) waiter.resolve(message)
+      else this.inbox.push(message)
+      return
+    }
+    if (parsed.type === 'error') {
+      const { error, orig } = parsed.message as ServerMessage<'error'>
+      const origType = typeof orig === 'object' && orig !== null ? String((orig as { type?: unknown }).type ?? '') : undefined
+      return this.fail(serverError(this.url, error, origType))
+    }
+    const index = this.waiters.findIndex((w) => w.type === parsed.type)
+    if (index < 0) return
+    const [waiter] = this.waiters.splice(index, 1)
+    clearTimeout(waiter!.timer)
+    waiter!.resolve(parsed.message as never)
+  }
+
+  private fail(err: HiveError): void {
+    if (this.failure) return
+    this.failure = err
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer)
+      w.reject(err)
+    }
+    this.inboxWaiter?.reject(err)
+    this.inboxWaiter = null
+  }
+
+  /** Closes the socket; pending waits reject. */
+  close(): void {
+    this.fail(new HiveError('ABORTED', 'mailbox connection closed'))
+    try {
+      this.ws.close()
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { HiveError } from '../errors.js'
+import { chooseWords, makeCode, parseCode } from './code.js'
+import { codePassword, derivePhaseKey, deriveVerifier, openBox, sealBox } from './crypto.js'
+import { MailboxConnection } from './mailbox.js'
+import type { MailboxMessage } from './messages.js'
+import { spake2Finish, spake2Start, Spake2Error, type Spake2State } from './spake2.js'
+
+/** The app id of the stock CLIs' text and file transfer, so they can talk to us. */
+export const TEXT_APPID = 'lothar.com/wormhole/text-or-file-xfer'
+export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
+
+const STEP_MS = 30_000
+const text = new TextEncoder()
+const PakeBodySchema = z.looseObject({ pake_v1: z.string().regex(/^[0-9a-f]{66}$/i) })
+const TransferSchema = z.looseObject({
+  offer: z.looseObject({ message: z.string().optional() }).optional(),
+  answer: z.looseObject({ message_ack: z.string().optional() }).optional(),
+  error: z.string().optional(),
+})
+
+export interface WormholeOptions {
+  relayUrl: string
+  appid?: string
+  connectTimeoutMs?: number
+  signal?: AbortSignal
+  onMotd?: (motd: string) => void
+}
+
+function wrongCode(code: string): HiveError {
+  return new HiveError('WRONG_CODE', `key confirmation failed for code ${code}: it was mistyped, or someone tried to guess it`, { code })
+}
+
+function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One two-party Magic Wormhole exchange of a text: connect, get or set a code, run SPAKE2,
+ * confirm the key with the version phase, then the text offer and its answer. A code
+ * serves exactly one exchange; a new code needs a new Wormhole.
+ */
+export class Wormhole {
+  readonly side = randomBytes(5).toString('hex')
+  code: string | null = null
+  /** Known once the key is confirmed; users may compare it out of band. */
+  verifier: Uint8Array | null = null
+  private nameplate: string | null = null
+  private mailbox: string | null = null
+  private pake: Spake2State | null = null
+  private key: Uint8Array | null = null
+  private released = false
+  private closed = false
+  private readonly peerPhases = new Map<string, MailboxMessage>()
+  private nextOutboundPhase = 0
+
+  private constructor(
+    private readonly conn: MailboxConnection,
+    private readonly appid: string,
+  ) {}
+
+  static async open(options: WormholeOptions): Promise<Wormhole> {
+    const appid = options.appid ?? TEXT_APPID
+    const conn = await MailboxConnection.connect(options.relayUrl, {
+      timeoutMs: options.connectTimeoutMs ?? 10_000,
+      signal: options.signal,
+      onMotd: options.onMotd,
+    })
+    const wormhole = new Wormhole(conn, appid)
+    conn.send('bind', { appid, side: wormhole.side, client_version: ['hive', '0.1.0'] })
+    return wormhole
+  }
+
+  /** Asks the server for a nameplate and makes a code of it with `words` random words. */
+  async allocateCode(words: number): Promise<string> {
+    const { nameplate } = await this.conn.request('allocate', {}, 'allocated', STEP_MS)
+    await this.start(makeCode(nameplate, chooseWords(words)), nameplate)
+    return this.code!
+  }
+
+  /** Uses a code typed by the user (the nameplate is claimed; the words are the password). */
+  async useCode(code: string): Promise<void> {
+    const parsed = parseCode(code)
+    if (!parsed.ok) throw new HiveError('USAGE', `"${code}" is not a wormhole code: ${parsed.reason}`)
+    await this.start(code, parsed.nameplate)
+  }
+
+  private async start(code: string, nameplate: string): Promise<void> {
+    this.code = code
+    this.nameplate = nameplate
+    const { mailbox } = await this.conn.request('claim', { nameplate }, 'claimed', STEP_MS)
+    this.mailbox = mailbox
+    this.conn.send('open', { mailbox })
+    const { state, message } = spake2Start(codePassword(code))
+    this.pake = state
+    this.add('pake', text.encode(JSON.stringify({ pake_v1: Buffer.from(message).toString('hex') })))
+  }
+
+  private add(phase: string, body: Uint8Array): void {
+    this.conn.send('add', { phase, body: Buffer.from(body).toString('hex') })
+  }
+
+  /** The peer's message for `phase`, waiting up to `timeoutMs`; our own echoes are skipped. */
+  private async peerMessage(phase: string, timeoutMs: number, onTimeout: () => HiveError): Promise<MailboxMessage> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const have = this.peerPhases.get(phase)
+      if (have) return have
+      const message = await this.conn.nextMessage(Math.max(1, deadline - Date.now()), onTimeout)
+      if (message.side === this.side) continue
+      if (!this.released && this.nameplate !== null) {
+        // The peer is here: free the nameplate so the number can serve someone else.
+        this.released = true
+        this.conn.send('release', { nameplate: this.nameplate })
+      }
+      if (!this.peerPhases.has(message.phase)) this.peerPhases.set(message.phase, message)
+    }
+  }
+
+  /**
+   * Waits for the peer's PAKE message (up to `waitMs`: this is where a code sits unused),
+   * derives the key, and confirms it with the version phase.
+   */
+  private async confirmKey(waitMs: number, onLonely: () => HiveError): Promise<void> {
+    const pake = await this.peerMessage('pake', waitMs, onLonely)
+    const body = PakeBodySchema.safeParse(decodeJson(Buffer.from(pake.body, 'hex')))
+    if (!body.success) throw wrongCode(this.code!)
+    try {
+      this.key = spake2Finish(this.pake!, Buffer.from(body.data.pake_v1, 'hex'), text.encode(this.appid))
+    } catch (err) {
+      if (err instanceof Spake2Error) throw new HiveError('WRONG_CODE', `the other side sent a bad key exchange message (${err.message})`)
+      throw err
+    }
+    this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
+    const version = await this.peerMessage('version', STEP_MS, () => new HiveError('TIMEOUT', 'the other side did not confirm the key'))
+    if (this.decrypt(version) === null) throw wrongCode(this.code!)
+    this.verifier = deriveVerifier(this.key)
+  }
+
+  private decrypt(message: MailboxMessage): Uint8Array | null {
+    return openBox(derivePhaseKey(this.key!, message.side, message.phase), Buffer.from(message.body, 'hex'))
+  }
+
+  private sendApp(value: unknown): void {
+    const phase = String(this.nextOutboundPhase++)
+    this.add(phase, sealBox(derivePhaseKey(this.key!, this.side, phase), text.encode(JSON.stringify(value))))
+  }
+
+  private async receiveApp(phase: string): Promise<z.infer<typeof TransferSchema>> {
+    const message = await this.peerMessage(phase, STEP_MS, () => new HiveError('TIMEOUT', `the other side sent nothing for phase ${phase}`))
+    const plain = this.decrypt(message)
+    if (plain === null) throw wrongCode(this.code!)
+    const parsed = TransferSchema.safeParse(decodeJson(plain))
+    if (!parsed.success) throw new HiveError('PROTOCOL_VIOLATION', 'the other side sent a message that is not a text transfer')
+    if (parsed.data.error !== undefined) throw new HiveError('PROTOCOL_VIOLATION', `the other side gave up: ${parsed.data.error}`)
+    return parsed.data
+  }
+
+  /** The sending side: offer `message`, wait for the answer. `waitMs` bounds the wait for a peer. */
+  async sendText(message: string, waitMs: number, onLonely: () => HiveError): Promise<void> {
+    try {
+      await this.confirmKey(waitMs, onLonely)
+      this.sendApp({ offer: { message } })
+      const answer = await this.receiveApp('0')
+      if (answer.answer?.message_ack !== 'ok') throw new HiveError('PROTOCOL_VIOLATION', 'the other side did not accept the text')
+      await this.close('happy')
+    } catch (err) {
+      await this.close(moodFor(err))
+      throw err
+    }
+  }
+
+  /** The receiving side: wait for the offer and acknowledge it. */
+  async receiveText(waitMs: number, onLonely: () => HiveError): Promise<string> {
+    try {
+      await this.confirmKey(waitMs, onLonely)
+      const offer = await this.receiveApp('0')
+      if (offer.offer?.message === undefined) {
+        this.sendApp({ error: 'hive accepts only a text message' })
+        throw new HiveError('PROTOCOL_VIOLATION', 'the other side offered a file, not a text')
+      }
+      this.sendApp({ answer: { message_ack: 'ok' } })
+      await this.close('happy')
+      return offer.offer.message
+    } catch (err) {
+      await this.close(moodFor(err))
+      throw err
+    }
+  }
+
+  /** Releases the nameplate, closes the mailbox with `mood`, and closes the socket. */
+  async close(mood: Mood): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    try {
+      if (!this.released && this.nameplate !== null) {
+        this.released = true
+        await this.conn.request('release', { nameplate: this.nameplate }, 'released', 2000).catch(() => undefined)
+      }
+      if (this.mailbox !== null) await this.conn.request('close', { mailbox: this.mailbox, mood }, 'closed', 2000).catch(() => undefined)
+    } catch {
+      // The server is gone: nothing to release.
+    } finally {
+      this.conn.close()
+    }
+  }
+}
+
+function moodFor(err: unknown): Mood {
+  if (err instanceof HiveError) {
+    if (err.code === 'WRONG_CODE') return 'scary'
+    if (err.code === 'TIMEOUT' || err.code === 'JOIN_TIMEOUT' || err.code === 'ABORTED') return 'lonely'
+  }
+  return 'errory'
+}
