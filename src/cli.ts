@@ -6,12 +6,14 @@ import { runJoin, type JoinOptions } from './cli/join.js'
 import { createLogger } from './cli/logger.js'
 import { Reporter } from './cli/reporter.js'
 import { runShare, type ShareOptions } from './cli/share.js'
+import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
 
 interface GlobalOptions {
   verbose: number
   quiet?: boolean
   json?: boolean
   alpn?: string
+  wormholeRelay: string
 }
 
 const SHARE_EXAMPLES = `
@@ -24,6 +26,9 @@ Examples:
 
   # a throwaway hub for a CI job, bound to loopback, with JSON events on stdout
   $ hive share 127.0.0.1:3000 127.0.0.1:8000 - ci-hub --ephemeral --ipv4-addr 127.0.0.1:0 --json
+
+  # also hand out short join codes, through a self-hosted mailbox server
+  $ hive share 127.0.0.1:3000 - - my-hub --wormhole --wormhole-relay ws://mailbox.example:4000/v1
 `
 
 const JOIN_EXAMPLES = `
@@ -31,6 +36,7 @@ Examples:
   $ hive join laptop --ticket hive1...
   $ HIVE_TICKET=hive1... hive join laptop --frontend-addr 127.0.0.1:5173
   $ pbpaste | hive join laptop --ticket - --ws-addr -
+  $ hive join laptop --join-code 5-hamburger-endorse
 `
 
 const EXIT_CODES = `
@@ -40,7 +46,9 @@ Exit codes:
   2 bad usage                      8 address in use         13 protocol violation
   3 invalid ticket                 9 hub stopped           130 interrupted twice
   4 hub unreachable               10 hub lost
-  5 hub identity mismatch
+  5 hub identity mismatch         14 wrong join code        17 join code crowded
+                                  15 mailbox unreachable    18 nobody shares that code
+                                  16 mailbox refused
 `
 
 function main(argv: string[]): void {
@@ -53,6 +61,7 @@ function main(argv: string[]): void {
     .option('-q, --quiet', 'show only errors and data')
     .option('--json', 'newline-delimited JSON events on stdout; human lines stay on stderr')
     .addOption(new Option('--alpn <protocol>', 'application protocol carried in the hello').choices(['hivemind', 'federated-hivemind']))
+    .addOption(new Option('--wormhole-relay <URL>', 'Magic Wormhole mailbox server for join codes').env('HIVE_WORMHOLE_RELAY').default(PUBLIC_MAILBOX))
     .addHelpText('after', EXIT_CODES)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -75,10 +84,14 @@ function main(argv: string[]): void {
     .option('--identity <FILE>', 'hub key file (default: $XDG_CONFIG_HOME/hive/hub.key); its token sits in FILE.token')
     .option('--rotate-token', 'issue a new access token: every older ticket stops working')
     .option('--ephemeral', 'use a fresh key and token, and write nothing to disk')
+    .option('--wormhole', 'also show a short Magic Wormhole join code, and a fresh one after each use')
+    .option('--code-ttl <DURATION>', 'close an unused join code after this long (e.g. 90s, 10m)', '10m')
+    .option('--code-length <N>', 'words in a join code', '2')
     .addHelpText('after', SHARE_EXAMPLES)
     .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
-      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, { ...cmd.opts<ShareOptions>(), alpn: globals.alpn }, reporter, logger, exit))
+      const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
+      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, opts, reporter, logger, exit))
     })
 
   program
@@ -86,6 +99,8 @@ function main(argv: string[]): void {
     .description('run a peer: connect to a hub and expose its services on local ports')
     .argument('<NAME>', 'this peer\'s name, shown to the hub')
     .option('--ticket <TICKET>', 'the hub\'s ticket, or - to read it from stdin (env: HIVE_TICKET)')
+    .option('--join-code <CODE>', 'get the ticket over Magic Wormhole with the hub\'s join code, e.g. 5-hamburger-endorse')
+    .option('--join-timeout <DURATION>', 'with --join-code: how long to wait for the hub', '120s')
     .option('--frontend-addr <HOST:PORT>', 'local address for the frontend, or - to skip', '127.0.0.1:3000')
     .option('--backend-addr <HOST:PORT>', 'local address for the backend, or - to skip', '127.0.0.1:8000')
     .option('--ws-addr <HOST:PORT>', 'local address for the websocket service, or - to skip', '127.0.0.1:4000')
@@ -94,7 +109,8 @@ function main(argv: string[]): void {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
-        const end = await runJoin(name, { ...cmd.opts<JoinOptions>(), alpn: globals.alpn }, reporter, logger, exit)
+        const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
+        const end = await runJoin(name, opts, reporter, logger, exit)
         if (end.code === 'LEFT') return exit(0)
         const code = end.code
         reporter.error(`hive: ${code === 'HUB_STOPPED' ? `hub stopped (${end.reason})` : end.reason}`)

@@ -20,7 +20,7 @@ export const EXIT: Record<HiveErrorCode | 'OK', { status: number; hint?: string 
   IDENTITY_FILE: { status: 12, hint: 'fix or remove the file, choose another with --identity, or use --ephemeral' },
   PROTOCOL_VIOLATION: { status: 13, hint: 'the other side does not speak this version of hive' },
   TIMEOUT: { status: 4, hint: 'check that the other side is up and reachable' },
-  WRONG_CODE: { status: 14, hint: 'check the code with the hub (it shows a fresh one now); if you typed it right, someone tried to guess it' },
+  WRONG_CODE: { status: 14, hint: 'the hub now shows a fresh code: ask for it and try again' },
   MAILBOX_UNREACHABLE: { status: 15, hint: 'check the network, or point --wormhole-relay (HIVE_WORMHOLE_RELAY) at a reachable mailbox server' },
   MAILBOX_ERROR: { status: 16, hint: 'the mailbox server refused; try again later or use another --wormhole-relay' },
   CODE_CROWDED: { status: 17 },

@@ -3,8 +3,9 @@ import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, alpnNameOf, SERVICES, type ServiceName } from '../protocol/services.js'
-import { decodeTicket } from '../protocol/ticket.js'
-import { parseAlpn, parseName, parseSeconds, parseServiceAddress } from './options.js'
+import { decodeTicket, type Ticket } from '../protocol/ticket.js'
+import { fetchTicketByCode } from '../peer/ticket-by-code.js'
+import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
 import { onShutdownSignal } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
@@ -16,13 +17,66 @@ export interface JoinOptions {
   wsAddr: string
   connectTimeout: string
   alpn?: string
+  joinCode?: string
+  joinTimeout: string
+  wormholeRelay: string
 }
 
 const OPTION_NAMES: Record<ServiceName, string> = { frontend: '--frontend-addr', backend: '--backend-addr', websocket: '--ws-addr' }
 const SCHEME: Record<ServiceName, string> = { frontend: 'http', backend: 'http', websocket: 'ws' }
 
 /** Resolves with how the session ended, once the peer has joined and later stopped. */
-export async function runJoin(name: string, opts: JoinOptions, reporter: Reporter, logger: Logger, exit: (status: number) => void): Promise<PeerEnd> {
+/** The ticket from --ticket / HIVE_TICKET / stdin, or fetched over Magic Wormhole with --join-code. */
+async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: AbortSignal): Promise<Ticket> {
+  if (opts.ticket !== undefined && opts.joinCode !== undefined) {
+    throw new HiveError('USAGE', '--ticket and --join-code cannot be used together: give one')
+  }
+  if (opts.joinCode === undefined) return decodeTicket(await readTicketText(opts.ticket, process.env, process.stdin))
+  const code = parseJoinCode(opts.joinCode)
+  const relayUrl = parseRelayUrl(opts.wormholeRelay)
+  const timeoutMs = Math.round(parseSeconds(opts.joinTimeout, '--join-timeout') * 1000)
+  reporter.status(`fetching the ticket for code ${code} from ${relayUrl} ...`)
+  const text = await fetchTicketByCode({ code, relayUrl, timeoutMs, signal, onMotd: (motd) => reporter.status(`mailbox server says: ${motd}`) })
+  try {
+    return decodeTicket(text)
+  } catch (err) {
+    if (err instanceof HiveError) throw new HiveError(err.code, `the ticket received for code ${code} is not valid: ${err.message}`)
+    throw err
+  }
+}
+
+export async function runJoin(
+  name: string,
+  opts: JoinOptions,
+  reporter: Reporter,
+  logger: Logger,
+  exit: (status: number) => void,
+): Promise<PeerEnd> {
+  // Until the peer is up, Ctrl+C cancels the join (the wormhole wait can be long).
+  const controller = new AbortController()
+  const cancel = (): void => controller.abort()
+  process.once('SIGINT', cancel)
+  process.once('SIGTERM', cancel)
+  try {
+    return await joinAndServe(name, opts, reporter, logger, exit, controller.signal, () => {
+      process.off('SIGINT', cancel)
+      process.off('SIGTERM', cancel)
+    })
+  } finally {
+    process.off('SIGINT', cancel)
+    process.off('SIGTERM', cancel)
+  }
+}
+
+async function joinAndServe(
+  name: string,
+  opts: JoinOptions,
+  reporter: Reporter,
+  logger: Logger,
+  exit: (status: number) => void,
+  signal: AbortSignal,
+  joined: () => void,
+): Promise<PeerEnd> {
   const peerName = parseName(name, 'peer name')
   const listen: Partial<Record<ServiceName, HostPort>> = {}
   const given: Record<ServiceName, string> = { frontend: opts.frontendAddr, backend: opts.backendAddr, websocket: opts.wsAddr }
@@ -32,13 +86,13 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   }
   const connectTimeoutMs = Math.round(parseSeconds(opts.connectTimeout, '--connect-timeout') * 1000)
   const alpn = parseAlpn(opts.alpn)
-  const ticket = decodeTicket(await readTicketText(opts.ticket, process.env, process.stdin))
+  const ticket = await obtainTicket(opts, reporter, signal)
   if (alpn !== undefined && ALPNS[alpn] !== ticket.alpn) {
     throw new HiveError('PROTOCOL_MISMATCH', `--alpn ${alpn} contradicts the ticket, which says ${alpnNameOf(ticket.alpn) ?? ticket.alpn}`)
   }
 
   reporter.status(`joining hub \`${ticket.name}\` at ${ticket.addresses.join(', ')} ...`)
-  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger })
+  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger, signal })
   peer.on('warning', (w) => {
     reporter.status(`warning: ${w.message}`)
     reporter.event('warning', { message: w.message, service: w.service ?? null })
@@ -54,6 +108,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   reporter.status('press Ctrl+C to leave')
   reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, services })
 
+  joined()
   onShutdownSignal(async () => {
     reporter.status('leaving the hub')
     await peer.leave('peer left')

@@ -3,6 +3,7 @@ import { HiveError } from '../errors.js'
 import { parseHostPort, type HostPort } from '../protocol/address.js'
 import { NAME_PATTERN, NAME_RULE } from '../protocol/names.js'
 import { ALPNS, type AlpnName } from '../protocol/services.js'
+import { parseCode } from '../wormhole/code.js'
 
 /** Every CLI input passes through here; failures are USAGE errors that name the option. */
 function usage(message: string): HiveError {
@@ -45,10 +46,35 @@ export function parseAlpn(value: string | undefined): AlpnName | undefined {
   return check(z.enum(Object.keys(ALPNS) as [AlpnName, ...AlpnName[]], { message: `must be ${Object.keys(ALPNS).join(' or ')}` }), value, `--alpn "${value}"`)
 }
 
-/** Seconds, as `10`, `2.5` or `10s`. */
-export function parseSeconds(value: string, option: string): number {
-  const m = /^(\d+(?:\.\d+)?)s?$/.exec(value.trim())
-  const seconds = m ? Number(m[1]) : NaN
-  if (!(seconds > 0 && seconds <= 3600)) throw usage(`${option} "${value}": expected a number of seconds between 0 and 3600, such as 10`)
+/** Seconds, as `10`, `2.5`, `10s` or `10m`. */
+export function parseSeconds(value: string, option: string, maxSeconds = 3600): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(value.trim())
+  const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : NaN
+  if (!(seconds > 0 && seconds <= maxSeconds)) {
+    throw usage(`${option} "${value}": expected a duration above 0 and at most ${maxSeconds} s, such as 10, 90s or 10m`)
+  }
   return seconds
+}
+
+export function parseCodeLength(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN
+  if (!(n >= 1 && n <= 8)) throw usage(`--code-length "${value}": expected a whole number of words from 1 to 8`)
+  return n
+}
+
+export function parseRelayUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw usage(`--wormhole-relay "${value}": not a URL; expected ws://HOST:PORT/v1 or wss://…`)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw usage(`--wormhole-relay "${value}": expected a ws:// or wss:// URL`)
+  return value
+}
+
+export function parseJoinCode(value: string): string {
+  const parsed = parseCode(value)
+  if (!parsed.ok) throw usage(`--join-code "${value}": ${parsed.reason}`)
+  return value
 }

@@ -4,7 +4,10 @@ import { Hub } from '../hub/hub.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, SERVICES, type ServiceName } from '../protocol/services.js'
-import { parseAlpn, parseAnnounce, parseBindAddress, parseName, parseServiceAddress } from './options.js'
+import { PUBLIC_MAILBOX } from '../wormhole/wormhole.js'
+import { JoinCodeSharer } from '../hub/join-codes.js'
+import { codeBox } from './code-box.js'
+import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
 import { onShutdownSignal } from './shutdown.js'
 
@@ -16,6 +19,10 @@ export interface ShareOptions {
   rotateToken?: boolean
   ephemeral?: boolean
   alpn?: string
+  wormhole?: boolean
+  codeTtl: string
+  codeLength: string
+  wormholeRelay: string
 }
 
 async function identityFor(opts: ShareOptions, reporter: Reporter): Promise<HubIdentity> {
@@ -51,6 +58,9 @@ export async function runShare(
   if (opts.ipv6Addr) binds.push(parseBindAddress(opts.ipv6Addr, '--ipv6-addr', 6))
   const announce = (opts.announce ?? []).map(parseAnnounce)
   const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
+  const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600) * 1000)
+  const codeLength = parseCodeLength(opts.codeLength)
+  const relayUrl = parseRelayUrl(opts.wormholeRelay)
 
   const identity = await identityFor(opts, reporter)
   const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, logger })
@@ -90,9 +100,47 @@ export async function runShare(
   reporter.data(hub.ticket)
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId })
 
+  const sharer = opts.wormhole ? shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger) : null
+
   onShutdownSignal(async () => {
     reporter.status('stopping: telling peers the hub stopped')
-    await hub.stop('hub stopped')
+    await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
     reporter.event('hub_stopped', { name: hub.name })
   }, exit)
+}
+
+/** Shows a join code, and a fresh one after every exchange, expiry or mailbox outage. */
+function shareByCode(ticket: string, relayUrl: string, codeLength: number, ttlMs: number, reporter: Reporter, logger: Logger): JoinCodeSharer {
+  const sharer = new JoinCodeSharer({ ticket, relayUrl, codeLength, ttlMs, logger })
+  const relayFlag = relayUrl === PUBLIC_MAILBOX ? '' : ` --wormhole-relay ${relayUrl}`
+  sharer.on('code', ({ code }) => {
+    reporter.status('')
+    for (const line of codeBox(code, `hive join <peer-name> --join-code ${code}${relayFlag}`)) reporter.status(line)
+    reporter.status(`(valid for one peer, for ${Math.round(ttlMs / 1000)} s; the ticket above works too)`)
+    reporter.data(code)
+    reporter.event('join_code', { code })
+  })
+  sharer.on('joined', ({ code }) => {
+    reporter.status(`peer joined via code ${code}; here is a fresh code`)
+    reporter.event('code_used', { code })
+  })
+  sharer.on('wrong_code', ({ code }) => {
+    reporter.status(`wrong code attempt for ${code} (code discarded): mistyped, or someone tried to guess it`)
+    reporter.event('wrong_code', { code })
+  })
+  sharer.on('expired', ({ code }) => {
+    reporter.status(`code ${code} expired unused`)
+    reporter.event('code_expired', { code })
+  })
+  sharer.on('failed', ({ code, message }) => {
+    reporter.status(`code ${code ?? '(none)'} failed: ${message}`)
+    reporter.event('code_failed', { code, message })
+  })
+  sharer.on('mailbox_down', ({ message, retryInMs }) => {
+    reporter.status(`warning: ${message}; ticket holders can still join; retrying in ${Math.round(retryInMs / 1000)} s`)
+    reporter.event('mailbox_down', { message, retry_in_ms: retryInMs })
+  })
+  sharer.on('motd', ({ motd }) => reporter.status(`mailbox server says: ${motd}`))
+  sharer.start()
+  return sharer
 }

@@ -6,7 +6,7 @@ const MAX_TICKET_CHARS = 8192
 export async function readTicketText(flag: string | undefined, env: NodeJS.ProcessEnv, stdin: NodeJS.ReadableStream): Promise<string> {
   const value = flag ?? env.HIVE_TICKET
   if (value === undefined || value.trim() === '') {
-    throw new HiveError('USAGE', 'no ticket: pass --ticket TICKET, --ticket - to read it from stdin, or set HIVE_TICKET')
+    throw new HiveError('USAGE', 'no ticket: pass --ticket TICKET (or - to read it from stdin), set HIVE_TICKET, or pass --join-code CODE')
   }
   if (value !== '-') return value.trim()
   let text = ''

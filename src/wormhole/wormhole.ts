@@ -9,6 +9,8 @@ import { spake2Finish, spake2Start, Spake2Error, type Spake2State } from './spak
 
 /** The app id of the stock CLIs' text and file transfer, so they can talk to us. */
 export const TEXT_APPID = 'lothar.com/wormhole/text-or-file-xfer'
+/** The public mailbox server that the stock clients use by default. */
+export const PUBLIC_MAILBOX = 'ws://relay.magic-wormhole.io:4000/v1'
 export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
 
 const STEP_MS = 30_000
