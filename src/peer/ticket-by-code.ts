@@ -28,6 +28,9 @@ export async function fetchTicketByCode(options: CodeFetchOptions): Promise<stri
     )
   } catch (err) {
     if (options.signal?.aborted) throw new HiveError('ABORTED', 'join cancelled')
+    if (err instanceof HiveError && err.code === 'TIMEOUT' && err.details.reason === 'stale') {
+      throw new HiveError('JOIN_TIMEOUT', `the hub that made code ${options.code} stopped answering (it may have quit); ask for a fresh code`)
+    }
     throw err
   } finally {
     options.signal?.removeEventListener('abort', onAbort)

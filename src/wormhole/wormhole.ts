@@ -129,6 +129,7 @@ export class Wormhole {
    * derives the key, and confirms it with the version phase.
    */
   private async confirmKey(waitMs: number, onLonely: () => HiveError): Promise<void> {
+    const started = Date.now()
     const pake = await this.peerMessage('pake', waitMs, onLonely)
     const body = PakeBodySchema.safeParse(decodeJson(Buffer.from(pake.body, 'hex')))
     if (!body.success) throw wrongCode(this.code!)
@@ -139,7 +140,9 @@ export class Wormhole {
       throw err
     }
     this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
-    const version = await this.peerMessage('version', STEP_MS, () => new HiveError('TIMEOUT', 'the other side did not confirm the key'))
+    // A PAKE left by a client that has since quit is answered by nobody: bound that wait too.
+    const versionWaitMs = Math.max(1000, Math.min(STEP_MS, waitMs - (Date.now() - started)))
+    const version = await this.peerMessage('version', versionWaitMs, () => new HiveError('TIMEOUT', `the other side of code ${this.code} stopped answering`, { reason: 'stale' }))
     if (this.decrypt(version) === null) throw wrongCode(this.code!)
     this.verifier = deriveVerifier(this.key)
   }

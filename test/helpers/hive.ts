@@ -11,8 +11,8 @@ export interface HiveProcess {
   stdout: string
   stderr: string
   events: Array<Record<string, unknown> & { event: string }>
-  /** Resolves with the first event of this type (rejects if the process exits first or time runs out). */
-  waitEvent(type: string, timeoutMs?: number): Promise<Record<string, unknown>>
+  /** Resolves with the nth (default first) event of this type; rejects if the process exits first or time runs out. */
+  waitEvent(type: string, timeoutMs?: number, nth?: number): Promise<Record<string, unknown>>
   /** Resolves with the exit status (128 + n for a signal). */
   exited: Promise<number>
   signal(sig: NodeJS.Signals): void
@@ -35,10 +35,10 @@ export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?:
     stderr: '',
     events: [],
     exited: new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)))),
-    waitEvent(type, timeoutMs = 20_000) {
+    waitEvent(type, timeoutMs = 20_000, nth = 1) {
       return new Promise((resolve, reject) => {
         const found = (): boolean => {
-          const event = proc.events.find((e) => e.event === type)
+          const event = proc.events.filter((e) => e.event === type)[nth - 1]
           if (event) resolve(event)
           return event !== undefined
         }

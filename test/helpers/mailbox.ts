@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { connect, createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** A real Magic Wormhole mailbox server (Debian's), on a random loopback port with its own database. */
+export interface MailboxServer {
+  url: string
+  port: number
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+export async function startMailbox(extraArgs: string[] = []): Promise<MailboxServer> {
+  const port = await freeTcpPort()
+  const dir = mkdtempSync(join(tmpdir(), 'hive-mailbox-'))
+  const child = spawn('twist3', ['wormhole-mailbox', `--port=tcp:${port}:interface=127.0.0.1`, `--channel-db=${join(dir, 'relay.sqlite')}`, ...extraArgs], {
+    cwd: dir,
+    stdio: 'ignore',
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const deadline = Date.now() + 15_000
+  while (!(await portAnswers(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailbox server did not start on port ${port}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url: `ws://127.0.0.1:${port}/v1`,
+    port,
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
