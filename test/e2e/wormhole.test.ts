@@ -114,6 +114,11 @@ describe('hive share --wormhole', () => {
     await good.waitEvent('join_ready')
   })
 
+  it('--code-length sets the number of words', async () => {
+    const { code } = await codeHub(['--code-length', '4'])
+    expect(await code(1)).toMatch(/^\d+(-[a-z]+){4}$/)
+  })
+
   it('an unused code expires after --code-ttl and is replaced', async () => {
     const { hub, code } = await codeHub(['--code-ttl', '1'])
     const first = await code(1)
@@ -137,6 +142,15 @@ describe('failures', () => {
     const peer = joinByCode(stale, 'late', ['--join-timeout', '3'])
     expect(await peer.exited).toBe(18)
     expect(peer.stderr).toContain(`the hub that made code ${stale} stopped answering`)
+  })
+
+  it('a malformed ticket inside the wormhole is rejected with the ticket error', async () => {
+    const code = '43-not-a-ticket'
+    const sender = run('wormhole', ['--relay-url', mailbox.url, 'send', '--code', code, '--text', 'hive1thisisnotavalidticket'])
+    const peer = joinByCode(code, 'p')
+    expect(await peer.exited).toBe(3)
+    expect(peer.stderr).toMatch(/hive: the ticket received for code 43-not-a-ticket is not valid: the ticket checksum does not match/)
+    await sender
   })
 
   it('the mailbox down: the hub says so, keeps serving ticket holders and retries; a join names the URL', async () => {
