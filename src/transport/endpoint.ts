@@ -1,4 +1,5 @@
 import { HiveError, errorMessage } from '../errors.js'
+import { withDeadline } from '../link/deadline.js'
 import { formatHostPort } from '../protocol/address.js'
 import { QuicConnection } from './connection.js'
 import { loadNative, type NativeBinding, type NativeClient, type NativeServer } from './native.js'
@@ -97,40 +98,29 @@ export class QuicDialer {
     return client
   }
 
-  dial(ip: string, family: 4 | 6, port: number, options: DialOptions): Promise<QuicConnection> {
-    if (this.closed) return Promise.reject(new HiveError('ABORTED', 'dialer closed'))
+  async dial(ip: string, family: 4 | 6, port: number, options: DialOptions): Promise<QuicConnection> {
+    if (this.closed) throw new HiveError('ABORTED', 'dialer closed')
     const where = formatHostPort({ host: ip, port })
-    return new Promise<QuicConnection>((resolve, reject) => {
-      let settled = false
-      const finish = (fn: () => void): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        fn()
-      }
-      const timer = setTimeout(
-        () => finish(() => reject(new HiveError('TIMEOUT', `no answer from ${where} within ${options.timeoutMs} ms`, { address: where }))),
-        options.timeoutMs,
-      )
-      const onAbort = (): void => finish(() => reject(new HiveError('ABORTED', `dial to ${where} aborted`)))
-      if (options.signal?.aborted) return onAbort()
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      let pending
-      try {
-        pending = this.client(family).outboundConnection(ip, port)
-      } catch (err) {
-        return finish(() => reject(new HiveError('HUB_UNREACHABLE', `cannot dial ${where}: ${errorMessage(err)}`, { address: where })))
-      }
-      pending.then(
-        (native) => {
-          const connection = new QuicConnection(native)
-          if (settled) connection.close()
-          else finish(() => resolve(connection))
-        },
-        (err: unknown) => finish(() => reject(new HiveError('HUB_UNREACHABLE', `${where}: ${errorMessage(err)}`, { address: where }, { cause: err }))),
-      )
-    })
+    let pending: Promise<QuicConnection>
+    try {
+      pending = this.client(family)
+        .outboundConnection(ip, port)
+        .then(
+          (native) => new QuicConnection(native),
+          (err: unknown) => {
+            throw new HiveError('HUB_UNREACHABLE', `${where}: ${errorMessage(err)}`, { address: where }, { cause: err })
+          },
+        )
+    } catch (err) {
+      throw new HiveError('HUB_UNREACHABLE', `cannot dial ${where}: ${errorMessage(err)}`, { address: where })
+    }
+    try {
+      return await withDeadline(pending, options.timeoutMs, `dialing ${where}`, options.signal)
+    } catch (err) {
+      // The dial cannot be cancelled: close the connection if it still comes up.
+      pending.then((late) => late.close(), () => undefined)
+      throw err
+    }
   }
 
   close(): void {

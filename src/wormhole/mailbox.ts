@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { WebSocket } from 'undici'
 import { HiveError } from '../errors.js'
+import { withDeadline } from '../link/deadline.js'
 import { parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
 
 interface Waiter {
@@ -41,45 +42,36 @@ export class MailboxConnection {
   }
 
   /** Connects and waits for the welcome; a welcome error stops here with the server's words. */
-  static connect(url: string, options: { timeoutMs: number; signal?: AbortSignal; onMotd?: (motd: string) => void }): Promise<MailboxConnection> {
-    return new Promise((resolve, reject) => {
-      let ws: WebSocket
-      try {
-        ws = new WebSocket(url)
-      } catch (err) {
-        return reject(unreachable(url, (err as Error).message))
-      }
-      let settled = false
-      const finish = (fn: () => void): void => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        fn()
-      }
-      const giveUp = (err: HiveError): void =>
-        finish(() => {
-          ws.close()
-          reject(err)
-        })
-      const timer = setTimeout(() => giveUp(unreachable(url, `no welcome within ${options.timeoutMs / 1000} s`)), options.timeoutMs)
-      const onAbort = (): void => giveUp(new HiveError('ABORTED', 'cancelled while connecting to the mailbox'))
-      options.signal?.addEventListener('abort', onAbort, { once: true })
+  static async connect(url: string, options: { timeoutMs: number; signal?: AbortSignal; onMotd?: (motd: string) => void }): Promise<MailboxConnection> {
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(url)
+    } catch (err) {
+      throw unreachable(url, (err as Error).message)
+    }
+    const welcomed = new Promise<MailboxConnection>((resolve, reject) => {
       // undici's error events carry no text, so the message comes from what we were doing.
-      ws.addEventListener('error', () => giveUp(unreachable(url, 'connection refused or failed')))
-      ws.addEventListener('close', () => giveUp(unreachable(url, 'closed before the welcome')))
+      ws.addEventListener('error', () => reject(unreachable(url, 'connection refused or failed')))
+      ws.addEventListener('close', () => reject(unreachable(url, 'closed before the welcome')))
       ws.addEventListener('message', (event) => {
-        if (settled) return
         const parsed = parseServerMessage(String(event.data))
-        if (parsed.kind !== 'known' || parsed.type !== 'welcome') return giveUp(unreachable(url, 'it did not send a welcome'))
+        if (parsed.kind !== 'known' || parsed.type !== 'welcome') return reject(unreachable(url, 'it did not send a welcome'))
         const welcome = readWelcome(parsed.message as ServerMessage<'welcome'>)
         if (welcome.error !== undefined) {
-          return giveUp(new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} refused service: ${welcome.error}`, { url }))
+          return reject(new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} refused service: ${welcome.error}`, { url }))
         }
         if (welcome.motd) options.onMotd?.(welcome.motd)
-        finish(() => resolve(new MailboxConnection(ws, url)))
-      })
+        resolve(new MailboxConnection(ws, url))
+      }, { once: true })
     })
+    try {
+      return await withDeadline(welcomed, options.timeoutMs, 'the mailbox welcome', options.signal)
+    } catch (err) {
+      ws.close()
+      if (err instanceof HiveError && err.code === 'TIMEOUT') throw unreachable(url, `no welcome within ${options.timeoutMs / 1000} s`)
+      if (err instanceof HiveError && err.code === 'ABORTED') throw new HiveError('ABORTED', 'cancelled while connecting to the mailbox')
+      throw err
+    }
   }
 
   send(type: string, fields: Record<string, unknown> = {}): void {
