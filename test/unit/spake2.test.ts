@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { codePassword, derivePhaseKey, deriveKey, deriveVerifier, openBox, sealBox } from '../../src/wormhole/crypto.js'
 import { passwordScalar, spake2Finish, spake2Start, symmetricElement, __test } from '../../src/wormhole/spake2.js'
 
-/** Known answers made by the reference Python code (shared/wormhole/vectors.json). */
-const v = JSON.parse(readFileSync(new URL('../../../shared/wormhole/vectors.json', import.meta.url), 'utf8')) as Record<string, string>
+/** Known answers made by the reference Python code (copied from shared/wormhole/vectors.json into test/fixtures). */
+const v = JSON.parse(readFileSync(new URL('../fixtures/wormhole-vectors.json', import.meta.url), 'utf8')) as Record<string, string>
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'))
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
