@@ -6,6 +6,7 @@ import { runJoin, type JoinOptions } from './cli/join.js'
 import { createLogger } from './cli/logger.js'
 import { Reporter } from './cli/reporter.js'
 import { runShare, type ShareOptions } from './cli/share.js'
+import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
 
 interface GlobalOptions {
@@ -53,6 +54,8 @@ Exit codes:
 
 function main(argv: string[]): void {
   const exit = (status: number): void => process.exit(status)
+  const shutdown = new ShutdownSignals(exit)
+  shutdown.install()
   const program = new Command()
     .name('hive')
     .description('Share local TCP services between machines over encrypted QUIC.')
@@ -91,7 +94,7 @@ function main(argv: string[]): void {
     .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
-      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, opts, reporter, logger, exit))
+      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, opts, reporter, logger, shutdown))
     })
 
   program
@@ -110,7 +113,7 @@ function main(argv: string[]): void {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
         const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
-        const end = await runJoin(name, opts, reporter, logger, exit)
+        const end = await runJoin(name, opts, reporter, logger, shutdown)
         if (end.code === 'LEFT') return exit(0)
         const code = end.code
         reporter.error(`hive: ${code === 'HUB_STOPPED' ? `hub stopped (${end.reason})` : end.reason}`)

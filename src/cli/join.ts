@@ -7,7 +7,7 @@ import { decodeTicket, type Ticket } from '../protocol/ticket.js'
 import { fetchTicketByCode } from '../peer/ticket-by-code.js'
 import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
-import { onShutdownSignal } from './shutdown.js'
+import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
 
 export interface JoinOptions {
@@ -25,7 +25,6 @@ export interface JoinOptions {
 const OPTION_NAMES: Record<ServiceName, string> = { frontend: '--frontend-addr', backend: '--backend-addr', websocket: '--ws-addr' }
 const SCHEME: Record<ServiceName, string> = { frontend: 'http', backend: 'http', websocket: 'ws' }
 
-/** Resolves with how the session ended, once the peer has joined and later stopped. */
 /** The ticket from --ticket / HIVE_TICKET / stdin, or fetched over Magic Wormhole with --join-code. */
 async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: AbortSignal): Promise<Ticket> {
   if (opts.ticket !== undefined && opts.joinCode !== undefined) {
@@ -45,38 +44,9 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
   }
 }
 
-export async function runJoin(
-  name: string,
-  opts: JoinOptions,
-  reporter: Reporter,
-  logger: Logger,
-  exit: (status: number) => void,
-): Promise<PeerEnd> {
-  // Until the peer is up, Ctrl+C cancels the join (the wormhole wait can be long).
-  const controller = new AbortController()
-  const cancel = (): void => controller.abort()
-  process.once('SIGINT', cancel)
-  process.once('SIGTERM', cancel)
-  try {
-    return await joinAndServe(name, opts, reporter, logger, exit, controller.signal, () => {
-      process.off('SIGINT', cancel)
-      process.off('SIGTERM', cancel)
-    })
-  } finally {
-    process.off('SIGINT', cancel)
-    process.off('SIGTERM', cancel)
-  }
-}
-
-async function joinAndServe(
-  name: string,
-  opts: JoinOptions,
-  reporter: Reporter,
-  logger: Logger,
-  exit: (status: number) => void,
-  signal: AbortSignal,
-  joined: () => void,
-): Promise<PeerEnd> {
+/** Resolves with how the session ended, once the peer has joined and later stopped. */
+export async function runJoin(name: string, opts: JoinOptions, reporter: Reporter, logger: Logger, shutdown: ShutdownSignals): Promise<PeerEnd> {
+  const signal = shutdown.signal
   const peerName = parseName(name, 'peer name')
   const listen: Partial<Record<ServiceName, HostPort>> = {}
   const given: Record<ServiceName, string> = { frontend: opts.frontendAddr, backend: opts.backendAddr, websocket: opts.wsAddr }
@@ -93,6 +63,10 @@ async function joinAndServe(
 
   reporter.status(`joining hub \`${ticket.name}\` at ${ticket.addresses.join(', ')} ...`)
   const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger, signal })
+  shutdown.onStop(async () => {
+    reporter.status('leaving the hub')
+    await peer.leave('peer left')
+  })
   peer.on('warning', (w) => {
     reporter.status(`warning: ${w.message}`)
     reporter.event('warning', { message: w.message, service: w.service ?? null })
@@ -108,10 +82,5 @@ async function joinAndServe(
   reporter.status('press Ctrl+C to leave')
   reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, services })
 
-  joined()
-  onShutdownSignal(async () => {
-    reporter.status('leaving the hub')
-    await peer.leave('peer left')
-  }, exit)
   return peer.ended
 }

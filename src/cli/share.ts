@@ -9,7 +9,7 @@ import { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
 import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
-import { onShutdownSignal } from './shutdown.js'
+import type { ShutdownSignals } from './shutdown.js'
 
 export interface ShareOptions {
   ipv4Addr?: string
@@ -44,7 +44,7 @@ export async function runShare(
   opts: ShareOptions,
   reporter: Reporter,
   logger: Logger,
-  exit: (status: number) => void,
+  shutdown: ShutdownSignals,
 ): Promise<void> {
   const hubName = parseName(name, 'hub name')
   const services: Partial<Record<ServiceName, HostPort>> = {}
@@ -64,6 +64,12 @@ export async function runShare(
 
   const identity = await identityFor(opts, reporter)
   const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, logger })
+  let sharer: JoinCodeSharer | null = null
+  shutdown.onStop(async () => {
+    reporter.status('stopping: telling peers the hub stopped')
+    await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
+    reporter.event('hub_stopped', { name: hub.name })
+  })
 
   hub.on('peer_connected', (p) => {
     reporter.status(`+ peer \`${p.peer}\` joined (${p.peerId}, from ${p.address})`)
@@ -100,13 +106,7 @@ export async function runShare(
   reporter.data(hub.ticket)
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId })
 
-  const sharer = opts.wormhole ? shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger) : null
-
-  onShutdownSignal(async () => {
-    reporter.status('stopping: telling peers the hub stopped')
-    await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
-    reporter.event('hub_stopped', { name: hub.name })
-  }, exit)
+  if (opts.wormhole) sharer = shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
 }
 
 /** Shows a join code, and a fresh one after every exchange, expiry or mailbox outage. */

@@ -1,18 +1,52 @@
 /**
- * Ctrl+C and SIGTERM ask for a clean stop; a second signal, or a stop that overruns
- * `graceMs`, ends the process anyway so a stuck close never keeps a terminal hostage.
+ * Ctrl+C and SIGTERM. The handlers are installed once, before anything else runs, and never
+ * removed: a signal that arrives between "ready" being printed and a handler being added
+ * would otherwise get the default action (death), and a handler swapped for another can
+ * drop a signal already in flight.
+ *
+ * While a command starts up, a signal cancels it (through `signal`); once it has set a stop
+ * action, a signal stops cleanly and exits 0. A second signal, or a stop that overruns
+ * `graceMs`, ends the process anyway, so a stuck close never keeps a terminal hostage.
  */
-export function onShutdownSignal(stop: (signal: NodeJS.Signals) => Promise<void>, exit: (status: number) => void, graceMs = 1800): void {
-  let stopping = false
-  const handler = (signal: NodeJS.Signals): void => {
-    if (stopping) return exit(130)
-    stopping = true
-    setTimeout(() => exit(0), graceMs).unref()
+export class ShutdownSignals {
+  private readonly controller = new AbortController()
+  private stopAction: ((signal: NodeJS.Signals) => Promise<void>) | null = null
+  private stopping = false
+
+  constructor(
+    private readonly exit: (status: number) => void,
+    private readonly graceMs = 1800,
+  ) {}
+
+  /** Aborted by a signal that arrives before the command has set its stop action. */
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  install(): void {
+    process.on('SIGINT', this.handle)
+    process.on('SIGTERM', this.handle)
+  }
+
+  /** From now on a signal runs `stop` and exits 0. Set it before announcing readiness. */
+  onStop(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+    this.stopAction = stop
+  }
+
+  private readonly handle = (signal: NodeJS.Signals): void => {
+    if (this.stopping) return this.exit(130)
+    this.stopping = true
+    const stop = this.stopAction
+    if (!stop) {
+      // Still starting: cancel what is under way; the command then fails as ABORTED (130).
+      this.controller.abort()
+      setTimeout(() => this.exit(130), this.graceMs).unref()
+      return
+    }
+    setTimeout(() => this.exit(0), this.graceMs).unref()
     stop(signal).then(
-      () => exit(0),
-      () => exit(0),
+      () => this.exit(0),
+      () => this.exit(0),
     )
   }
-  process.on('SIGINT', handler)
-  process.on('SIGTERM', handler)
 }

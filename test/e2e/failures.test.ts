@@ -183,6 +183,20 @@ describe('shutdown and loss', () => {
     await expect.poll(() => hub.events.find((e) => e.event === 'peer_left')).toMatchObject({ peer: 'test-peer', reason: 'peer left', lost: false })
   })
 
+  it('a signal sent the instant readiness is announced still stops cleanly (hub and peer, 8 times each)', async () => {
+    for (let i = 0; i < 8; i++) {
+      const hub = runHive(['share', page.address, '-', '-', 'racy-hub', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json'])
+      hub.child.stdout!.on('data', (c: Buffer) => c.toString().includes('hub_ready') && hub.signal('SIGINT'))
+      expect(await hub.exited).toBe(0)
+    }
+    const { ticket } = await startHub([page.address, '-', '-'])
+    for (let i = 0; i < 8; i++) {
+      const peer = runHive(['join', `racy-${i}`, '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', '--json'])
+      peer.child.stdout!.on('data', (c: Buffer) => c.toString().includes('join_ready') && peer.signal('SIGTERM'))
+      expect(await peer.exited).toBe(0)
+    }
+  })
+
   it('a hub killed with -9 is reported as lost within 10 s, with a different exit code', async () => {
     const { hub, ticket } = await startHub([page.address, '-', '-'])
     const { peer } = await startPeer(ticket)
