@@ -3,6 +3,8 @@ import { HiveError, errorMessage } from '../errors.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import type { ServiceName } from '../protocol/services.js'
 
+const LISTEN_BACKLOG = 4096
+
 export interface LocalListener {
   service: ServiceName
   server: Server
@@ -29,7 +31,8 @@ export function listenLocal(
         reject(new HiveError('ADDR_IN_USE', `cannot listen on ${where} (${service}): ${errorMessage(err)}; pick another with ${option}`, { option, address: where }))
       }
     })
-    server.listen({ host: at.host, port: at.port }, () => {
+    // Node's default backlog (511) drops part of a burst of new connections; the kernel caps this at somaxconn.
+    server.listen({ host: at.host, port: at.port, backlog: LISTEN_BACKLOG }, () => {
       const bound = server.address()
       const port = typeof bound === 'object' && bound ? bound.port : at.port
       resolve({ service, server, address: { ...at, port } })

@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, processTree, run, sleep, start, waitForPort, type Managed } from './procs.js'
+
+/** The targets every path reaches: a 64-byte keep-alive HTTP server and an iperf3 server. */
+export interface Targets {
+  httpPort: number
+  iperfPort: number
+  stop(): Promise<void>
+}
+
+export async function startTargets(httpServerScript: string): Promise<Targets> {
+  const iperfPort = await freePort()
+  const iperf = start('iperf3', ['-s', '-p', String(iperfPort), '-B', '127.0.0.1'])
+  const http = start(process.execPath, [httpServerScript, '0'])
+  await waitForPort(iperfPort)
+  for (let i = 0; i < 100 && !http.stdout().includes('\n'); i++) await sleep(50)
+  const httpPort = Number(http.stdout().trim())
+  return { httpPort, iperfPort, stop: async () => void (await Promise.all([iperf.stop(), http.stop()])) }
+}
+
+/** One way from a client to the targets. `groups` names the forwarding processes measured. */
+export interface Path {
+  name: 'direct' | 'quinn' | 'hive' | 'ssh'
+  httpPort: number | null
+  iperfPort: number | null
+  /** Forwarding processes by role, for CPU and memory; looked up live (sshd forks). */
+  groups: Record<string, () => number[]>
+  stop(): Promise<void>
+}
+
+export function directPath(t: Targets): Path {
+  return { name: 'direct', httpPort: t.httpPort, iperfPort: t.iperfPort, groups: {}, stop: async () => undefined }
+}
+
+async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const line = proc.stdout().split('\n').find((l) => l.includes(`"event":"${event}"`))
+    if (line) return JSON.parse(line)
+    if (Date.now() > deadline) throw new Error(`no ${event}: ${proc.stderr().slice(-500)}`)
+    await sleep(25)
+  }
+}
+
+export async function hivePath(t: Targets, hiveBin: string): Promise<Path> {
+  const config = mkdtempSync(join(tmpdir(), 'hive-bench-'))
+  const env = { XDG_CONFIG_HOME: config }
+  const hub = start(process.execPath, [hiveBin, 'share', `127.0.0.1:${t.httpPort}`, `127.0.0.1:${t.iperfPort}`, '-', 'bench-hub', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json', '-q'], { env })
+  const ticket = (await jsonEvent(hub, 'hub_ready')).ticket as string
+  const peer = start(process.execPath, [hiveBin, 'join', 'bench-peer', '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '127.0.0.1:0', '--ws-addr', '-', '--json', '-q'], { env })
+  const services = (await jsonEvent(peer, 'join_ready')).services as Record<string, string>
+  const port = (a: string): number => Number(a.split(':').pop())
+  return {
+    name: 'hive',
+    httpPort: port(services.frontend!),
+    iperfPort: port(services.backend!),
+    groups: { hub: () => [hub.child.pid!], peer: () => [peer.child.pid!] },
+    stop: async () => {
+      await Promise.all([peer.stop(), hub.stop()])
+      rmSync(config, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function quinnPath(endpointScript: string): Promise<Path & { port: number }> {
+  const server = start(process.execPath, [endpointScript, 'server'])
+  for (let i = 0; i < 100 && !server.stdout().includes('\n'); i++) await sleep(50)
+  const port = Number(server.stdout().trim())
+  if (!port) throw new Error(`quinn endpoint did not start: ${server.stderr()}`)
+  return { name: 'quinn', httpPort: null, iperfPort: null, port, groups: { server: () => [server.child.pid!] }, stop: () => server.stop() }
+}
+
+/**
+ * `ssh -L` to a private sshd on a loopback port: a generated host key, key-only login,
+ * everything in a temporary directory. sshd insists on /run/sshd; it is created if missing
+ * and removed afterwards.
+ */
+export async function sshPath(t: Targets): Promise<Path> {
+  const dir = mkdtempSync(join(tmpdir(), 'hive-bench-ssh-'))
+  const madeRunDir = !existsSync('/run/sshd')
+  if (madeRunDir) mkdirSync('/run/sshd', { mode: 0o755 })
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')])
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user_key')])
+  run('cp', [join(dir, 'user_key.pub'), join(dir, 'authorized_keys')])
+  const sshdPort = await freePort()
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${sshdPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'AllowTcpForwarding yes',
+      'MaxStartups 2000',
+      'MaxSessions 2000',
+    ].join('\n') + '\n',
+  )
+  const sshd = start('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')])
+  await waitForPort(sshdPort)
+  const [httpPort, iperfPort] = [await freePort(), await freePort()]
+  const user = process.env.USER ?? 'root'
+  const ssh = start('ssh', [
+    '-N', '-i', join(dir, 'user_key'), '-p', String(sshdPort),
+    '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'ExitOnForwardFailure=yes',
+    '-L', `127.0.0.1:${httpPort}:127.0.0.1:${t.httpPort}`, '-L', `127.0.0.1:${iperfPort}:127.0.0.1:${t.iperfPort}`,
+    `${user}@127.0.0.1`,
+  ])
+  await waitForPort(httpPort, 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}; ssh said: ${ssh.stderr().slice(-400)} sshd said: ${sshd.stderr().slice(-400)}`)
+  })
+  await waitForPort(iperfPort)
+  return {
+    name: 'ssh',
+    httpPort,
+    iperfPort,
+    // sshd forks a process per session: count the listener's whole tree.
+    groups: { sshd: () => processTree(sshd.child.pid!), ssh: () => [ssh.child.pid!] },
+    stop: async () => {
+      await ssh.stop()
+      await sshd.stop()
+      rmSync(dir, { recursive: true, force: true })
+      if (madeRunDir) rmSync('/run/sshd', { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,150 @@
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { burst, freshRequest, idleConnections, iperf, wrk } from './measure.js'
+import { directPath, hivePath, quinnPath, sshPath, startTargets, type Path, type Targets } from './paths.js'
+import { hasCommand, rssBytes, run, totalCpu } from './procs.js'
+import { renderJson, renderMarkdown, type PathName, type RunFigures } from './report.js'
+import { writeFileSync } from 'node:fs'
+
+/**
+ * `npm run bench`: one run, four paths (direct, quinn, hive, ssh -L), the same loopback
+ * targets. Each path is measured `runs` times; the report gives medians and spreads.
+ */
+interface Options {
+  quick: boolean
+  only: PathName[]
+  out: string
+  json: boolean
+  runs: number
+}
+
+const HERE = import.meta.dirname
+const REPO = join(HERE, '..', '..')
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { quick: false, only: ['direct', 'quinn', 'hive', 'ssh'], out: join(REPO, 'bench', 'RESULTS.md'), json: false, runs: 3 }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--quick') opts.quick = true
+    else if (arg === '--json') opts.json = true
+    else if (arg === '--only') opts.only = argv[++i]!.split(',').map((p) => p.trim()) as PathName[]
+    else if (arg === '--out') opts.out = argv[++i]!
+    else if (arg === '--runs') opts.runs = Number(argv[++i])
+    else throw new Error(`unknown option ${arg}; use --quick, --only PATHS, --out FILE, --runs N, --json`)
+  }
+  for (const p of opts.only) if (!['direct', 'quinn', 'hive', 'ssh'].includes(p)) throw new Error(`unknown path ${p}`)
+  if (opts.quick && !argv.includes('--runs')) opts.runs = 1
+  return opts
+}
+
+function checkTools(only: PathName[]): void {
+  const needed = new Map<string, string>([['iperf3', 'iperf3'], ['wrk', 'wrk']])
+  if (only.includes('ssh')) needed.set('/usr/sbin/sshd', 'openssh-server').set('ssh', 'openssh-client')
+  const missing = [...needed].filter(([cmd]) => !hasCommand(cmd)).map(([, pkg]) => pkg)
+  if (missing.length > 0) {
+    process.stderr.write(`bench: missing tools; install them with:\n  apt-get install -y ${missing.join(' ')}\n`)
+    process.exit(2)
+  }
+}
+
+function scale(quick: boolean): { seconds: number; freshRuns: number; burstSize: number; idle: number } {
+  return quick ? { seconds: 1, freshRuns: 10, burstSize: 200, idle: 200 } : { seconds: 5, freshRuns: 50, burstSize: 1000, idle: 1000 }
+}
+
+/** CPU seconds per GiB for the forwarding processes while `work` moves its bytes. */
+async function withCpu<T extends { bytes: number }>(path: Path, work: () => Promise<T> | T): Promise<T & { cpuPerGiB: number | null }> {
+  const pids = (): number[] => Object.values(path.groups).flatMap((g) => g())
+  const before = totalCpu(pids)
+  const result = await work()
+  const used = totalCpu(pids) - before
+  return { ...result, cpuPerGiB: Object.keys(path.groups).length === 0 ? null : used / (result.bytes / 2 ** 30) }
+}
+
+async function measurePath(path: Path & { port?: number }, quick: boolean, endpointScript: string): Promise<RunFigures> {
+  const s = scale(quick)
+  const f: RunFigures = {}
+  const log = (what: string): void => void process.stderr.write(`  ${path.name}: ${what}\n`)
+  if (path.name === 'quinn') {
+    const client = (task: string, a: number, b = 0): Record<string, number> => {
+      const r = run(process.execPath, [endpointScript, 'client', String(path.port), task, String(a), String(b)], 120_000)
+      if (r.status !== 0) throw new Error(`quinn client ${task} failed: ${r.stderr.slice(-400)}`)
+      return JSON.parse(r.stdout)
+    }
+    log('bulk')
+    const one = await withCpu(path, () => client('bulk', s.seconds, 1) as unknown as { bytes: number; mbps: number; cpuSeconds: number })
+    f.tput1 = one.mbps
+    // Both ends count: the server (measured from outside) and the client (its own report).
+    f.cpuPerGiB = one.cpuPerGiB! + one.cpuSeconds / (one.bytes / 2 ** 30)
+    f.tput8 = client('bulk', s.seconds, 8).mbps!
+    log('fresh and burst')
+    f.freshMs = client('fresh', s.freshRuns).ms!
+    const b = client('burst', s.burstSize)
+    f.burstMs = b.ms!
+    f.burstFailures = b.failures!
+    return f
+  }
+  log('iperf3, 1 stream')
+  const one = await withCpu(path, () => iperf(path.iperfPort!, 1, s.seconds))
+  f.tput1 = one.mbps
+  f.cpuPerGiB = one.cpuPerGiB
+  log('iperf3, 8 streams')
+  f.tput8 = iperf(path.iperfPort!, 8, s.seconds).mbps
+  log('wrk')
+  const c1 = wrk(path.httpPort!, 1, s.seconds)
+  const c64 = wrk(path.httpPort!, 64, s.seconds)
+  Object.assign(f, { rps1: c1.rps, p50ms1: c1.p50ms, p99ms1: c1.p99ms, rps64: c64.rps, p50ms64: c64.p50ms, p99ms64: c64.p99ms })
+  log('fresh connections')
+  f.freshMs = await freshRequest(path.httpPort!, s.freshRuns)
+  log(`burst of ${s.burstSize}`)
+  const b = await burst(path.httpPort!, s.burstSize)
+  f.burstMs = b.ms
+  f.burstFailures = b.failures
+  if (Object.keys(path.groups).length > 0) {
+    log(`${s.idle} idle connections`)
+    const groups = Object.entries(path.groups)
+    const rss = (): number[] => groups.map(([, pids]) => pids().reduce((sum, pid) => sum + rssBytes(pid), 0))
+    const before = rss()
+    const idle = await idleConnections(path.httpPort!, s.idle)
+    const after = rss()
+    idle.release()
+    groups.forEach(([role], i) => (f[`idleKiB_${role}`] = (after[i]! - before[i]!) / 1024 / idle.opened))
+  }
+  return f
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2))
+  checkTools(opts.only)
+  const hiveBin = join(REPO, 'dist', 'cli.js')
+  const endpointScript = join(HERE, 'quinn-endpoint.js')
+  const results: Partial<Record<PathName, RunFigures[]>> = {}
+  let targets: Targets | undefined
+  try {
+    targets = await startTargets(join(HERE, 'http-server.js'))
+    for (let runIndex = 0; runIndex < opts.runs; runIndex++) {
+      for (const name of opts.only) {
+        process.stderr.write(`run ${runIndex + 1}/${opts.runs}, path ${name}\n`)
+        const path =
+          name === 'direct' ? directPath(targets) : name === 'hive' ? await hivePath(targets, hiveBin) : name === 'ssh' ? await sshPath(targets) : await quinnPath(endpointScript)
+        try {
+          ;(results[name] ??= []).push(await measurePath(path, opts.quick, endpointScript))
+        } finally {
+          await path.stop()
+        }
+      }
+    }
+  } finally {
+    await targets?.stop()
+  }
+  const facts = { date: new Date().toISOString(), node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', runs: opts.runs, quick: opts.quick }
+  const markdown = renderMarkdown(results, facts)
+  writeFileSync(opts.out, markdown)
+  process.stderr.write(`wrote ${opts.out}\n`)
+  if (opts.json) process.stdout.write(renderJson(results, facts) + '\n')
+  else process.stdout.write(markdown)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+/** Checks only that the benchmark produces a well-formed report; it never asserts a time. */
+describe('npm run bench', () => {
+  it('--quick --only direct,hive writes a well-formed report to --out, and leaves RESULTS.md alone', () => {
+    const results = join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md')
+    const before = statSafe(results)
+    const out = join(mkdtempSync(join(tmpdir(), 'hive-bench-')), 'report.md')
+    const json = execFileSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'direct,hive', '--out', out, '--json'], {
+      encoding: 'utf8',
+      timeout: 240_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const report = readFileSync(out, 'utf8')
+    expect(report).toMatch(/^# hive benchmark/)
+    expect(report).toMatch(/\| metric \| unit \| direct \| hive \|/)
+    const cells = (label: string): string[] => {
+      const line = report.split('\n').find((l) => l.startsWith(`| ${label} |`))
+      expect(line, label).toBeDefined()
+      return line!.split('|').slice(3, -1).map((c) => c.trim())
+    }
+    const number = /^-?[\d.]+$/
+    for (const label of ['bulk, 1 stream', 'bulk, 8 streams', 'HTTP req/s, 64 connections', 'request on a fresh connection (median)']) {
+      expect(cells(label), label).toEqual([expect.stringMatching(number), expect.stringMatching(number)])
+    }
+    // Memory per connection has no meaning for the direct path.
+    expect(cells('memory per idle connection, hub')).toEqual(['–', expect.stringMatching(number)])
+    expect(report).toContain('hive ÷ direct')
+    const parsed = JSON.parse(json.slice(json.indexOf('{')))
+    expect(parsed.paths.hive.tput1.median).toBeGreaterThan(0)
+    expect(parsed.paths.direct.rps1.median).toBeGreaterThan(0)
+    expect(statSafe(results)).toEqual(before)
+  }, 300_000)
+})
+
+function statSafe(file: string): number | null {
+  try {
+    return statSync(file).mtimeMs
+  } catch {
+    return null
+  }
+}
