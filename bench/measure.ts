@@ -11,13 +11,27 @@ export interface Throughput {
   seconds: number
 }
 
-/** iperf3 through `port`: MB/s received, from its JSON report. */
-export function iperf(port: number, streams: number, seconds: number): Throughput {
-  const r = run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], (seconds + 30) * 1000)
-  const report = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bytes: number; seconds: number } }; error?: string }
-  const sum = report.end?.sum_received
-  if (!sum) throw new Error(`iperf3 failed: ${report.error ?? r.stderr.slice(0, 300)}`)
-  return { mbps: sum.bytes / 1e6 / sum.seconds, bytes: sum.bytes, seconds: sum.seconds }
+/**
+ * iperf3 through `port`: MB/s received, from its JSON report. The iperf3 server takes one
+ * client at a time and can still be closing the last one, so a failed attempt is retried.
+ */
+export async function iperf(port: number, streams: number, seconds: number): Promise<Throughput> {
+  let lastError = ''
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) await sleep(1000)
+    const r = run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], (seconds + 30) * 1000)
+    let report: { end?: { sum_received?: { bytes: number; seconds: number } }; error?: string } = {}
+    try {
+      report = JSON.parse(r.stdout || '{}')
+    } catch {
+      // Not JSON: reported below.
+    }
+    const sum = report.end?.sum_received
+    if (sum) return { mbps: sum.bytes / 1e6 / sum.seconds, bytes: sum.bytes, seconds: sum.seconds }
+    lastError = report.error ?? r.stderr.slice(0, 300)
+    process.stderr.write(`  iperf3 attempt ${attempt + 1} failed: ${lastError}\n`)
+  }
+  throw new Error(`iperf3 failed: ${lastError}`)
 }
 
 export interface HttpLoad {

@@ -74,6 +74,20 @@ async function client(port: number, task: string, a: number, b: number): Promise
     const cpu = process.cpuUsage()
     return { mbps: bytes / 1e6 / elapsed, bytes, seconds: elapsed, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
   }
+  if (task === 'ping') {
+    // 64-byte round trips on one open stream: the transport's own latency floor.
+    const s = await connection.openStream()
+    await s.write(Buffer.from('E'))
+    const times: number[] = []
+    for (let i = 0; i < a; i++) {
+      const started = performance.now()
+      await s.write(CHUNK.subarray(0, 64))
+      if ((await s.readExactly(64)).length !== 64) throw new Error('short echo')
+      times.push(performance.now() - started)
+    }
+    times.sort((x, y) => x - y)
+    return { p50ms: times[Math.floor(times.length / 2)], p99ms: times[Math.floor(times.length * 0.99)] }
+  }
   if (task === 'fresh') {
     await echo()
     const times: number[] = []

@@ -76,6 +76,10 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
     // Both ends count: the server (measured from outside) and the client (its own report).
     f.cpuPerGiB = one.cpuPerGiB! + one.cpuSeconds / (one.bytes / 2 ** 30)
     f.tput8 = client('bulk', s.seconds, 8).mbps!
+    log('ping')
+    const ping = client('ping', quick ? 200 : 2000)
+    f.p50ms1 = ping.p50ms!
+    f.p99ms1 = ping.p99ms!
     log('fresh and burst')
     f.freshMs = client('fresh', s.freshRuns).ms!
     const b = client('burst', s.burstSize)
@@ -88,7 +92,7 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
   f.tput1 = one.mbps
   f.cpuPerGiB = one.cpuPerGiB
   log('iperf3, 8 streams')
-  f.tput8 = iperf(path.iperfPort!, 8, s.seconds).mbps
+  f.tput8 = (await iperf(path.iperfPort!, 8, s.seconds)).mbps
   log('wrk')
   const c1 = wrk(path.httpPort!, 1, s.seconds)
   const c64 = wrk(path.httpPort!, 64, s.seconds)

@@ -103,9 +103,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     let stream
     try {
       stream = await this.connection.openStream()
+      // The read is posted before the header goes out, so the ACK is not waiting on a thread hop.
+      const answer = withDeadline(stream.readExactly(1), 15_000, `the hub's answer for ${service}`)
+      answer.catch(() => undefined)
       await stream.write(encodeDataHeader(service))
       // The hub answers within its own 5 s dial deadline; allow for the round trip.
-      const ack = decodeAck(await withDeadline(stream.readExactly(1), 15_000, `the hub's answer for ${service}`))
+      const ack = decodeAck(await answer)
       if (!ack.ok || !ack.accepted) {
         stream.reset()
         socket.resetAndDestroy()

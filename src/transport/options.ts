@@ -27,4 +27,4 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = {
 
 /** Read sizes: small while a stream idles (reads allocate up front), large under bulk load. */
 export const MIN_READ_BYTES = 4 * 1024
-export const MAX_READ_BYTES = 64 * 1024
+export const MAX_READ_BYTES = 256 * 1024

@@ -3,6 +3,12 @@ import type { QuicStream } from './stream.js'
 
 /** How much the socket may read ahead of a pending stream write before it is paused. */
 const SOCKET_READ_AHEAD = 256 * 1024
+/**
+ * How much may wait in the socket's write buffer before we stop reading the stream. Above
+ * Node's 16 KiB watermark, so the next QUIC read overlaps the socket flush instead of
+ * waiting for a full drain after every 64 KiB chunk.
+ */
+const SOCKET_WRITE_AHEAD = 256 * 1024
 
 export interface PipeResult {
   /** Bytes from the socket into the stream, and from the stream into the socket. */
@@ -114,7 +120,8 @@ export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
           }
           if (socket.destroyed) return
           received += chunk.length
-          if (!socket.write(chunk)) await drain()
+          socket.write(chunk)
+          if (socket.writableLength > SOCKET_WRITE_AHEAD) await drain()
         }
       } catch {
         if (!toSocketDone) abandon()
