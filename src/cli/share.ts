@@ -60,7 +60,8 @@ export async function runShare(
   const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
   const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600) * 1000)
   const codeLength = parseCodeLength(opts.codeLength)
-  const relayUrl = parseRelayUrl(opts.wormholeRelay)
+  // The relay matters only with --wormhole; a stray HIVE_WORMHOLE_RELAY must not break a plain share.
+  const relayUrl = opts.wormhole ? parseRelayUrl(opts.wormholeRelay) : ''
 
   const identity = await identityFor(opts, reporter)
   const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, logger })

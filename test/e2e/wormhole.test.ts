@@ -191,6 +191,14 @@ describe('failures', () => {
     expect(peer.stderr).toMatch(message)
   })
 
+  it('a bad HIVE_WORMHOLE_RELAY does not affect a share without --wormhole', async () => {
+    const hub = runHive(['share', page.address, '-', '-', 'plain', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json'], { env: { HIVE_WORMHOLE_RELAY: 'not a url' } })
+    await hub.waitEvent('hub_ready')
+    const bad = runHive(['share', page.address, '-', '-', 'coded', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--wormhole'], { env: { HIVE_WORMHOLE_RELAY: 'not a url' } })
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr).toMatch(/--wormhole-relay "not a url": not a URL/)
+  })
+
   it('reads the relay from HIVE_WORMHOLE_RELAY', async () => {
     const peer = runHive(['join', 'p', '--join-code', '913-unused-code', '--join-timeout', '1'], { env: { HIVE_WORMHOLE_RELAY: mailbox.url } })
     expect(await peer.exited).toBe(18)
