@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { pino, type Logger } from 'pino'
+import { sleep } from '../deadline.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { Wormhole } from '../wormhole/wormhole.js'
 
@@ -87,7 +88,7 @@ export class JoinCodeSharer extends EventEmitter<JoinCodeEvents> {
         } else if (isHiveError(err, 'MAILBOX_UNREACHABLE') || isHiveError(err, 'MAILBOX_ERROR')) {
           this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'mailbox unavailable')
           this.emit('mailbox_down', { message: errorMessage(err), retryInMs: delay })
-          await this.sleep(delay)
+          await sleep(delay, this.controller.signal)
           delay = Math.min(delay * retry.factor, retry.maxMs)
         } else {
           this.log.warn({ code, err: errorMessage(err) }, 'code exchange failed')
@@ -97,17 +98,6 @@ export class JoinCodeSharer extends EventEmitter<JoinCodeEvents> {
         this.current = null
       }
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      this.controller.signal.addEventListener('abort', done, { once: true })
-      function done(): void {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
   }
 
   /** Releases the live code's nameplate and closes its mailbox as lonely. */

@@ -4,7 +4,7 @@ import { HiveError, errorMessage } from '../errors.js'
 import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
 import type { Hello } from '../protocol/control.js'
 import { ControlChannel } from '../link/control-channel.js'
-import { withDeadline } from '../link/deadline.js'
+import { withDeadline } from '../deadline.js'
 import type { QuicConnection } from '../transport/index.js'
 import { forwardStream, type ForwardContext } from './forward.js'
 

@@ -5,7 +5,7 @@ import { parseHostPort } from '../protocol/address.js'
 import { encodeControlHeader } from '../protocol/header.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { ControlChannel } from '../link/control-channel.js'
-import { withDeadline } from '../link/deadline.js'
+import { withDeadline } from '../deadline.js'
 import type { QuicConnection, QuicDialer } from '../transport/index.js'
 
 export interface HubLink {

@@ -1,5 +1,5 @@
 import { HiveError } from '../errors.js'
-import { Wormhole } from '../wormhole/wormhole.js'
+import { STALE_PEER, Wormhole } from '../wormhole/wormhole.js'
 
 export interface CodeFetchOptions {
   code: string
@@ -28,7 +28,7 @@ export async function fetchTicketByCode(options: CodeFetchOptions): Promise<stri
     )
   } catch (err) {
     if (options.signal?.aborted) throw new HiveError('ABORTED', 'join cancelled')
-    if (err instanceof HiveError && err.code === 'TIMEOUT' && err.details.reason === 'stale') {
+    if (err instanceof HiveError && err.code === 'TIMEOUT' && err.details.reason === STALE_PEER) {
       throw new HiveError('JOIN_TIMEOUT', `the hub that made code ${options.code} stopped answering (it may have quit); ask for a fresh code`)
     }
     throw err

@@ -1,5 +1,5 @@
 import { HiveError, errorMessage } from '../errors.js'
-import { withDeadline } from '../link/deadline.js'
+import { withDeadline } from '../deadline.js'
 import { formatHostPort } from '../protocol/address.js'
 import { QuicConnection } from './connection.js'
 import { loadNative, type NativeBinding, type NativeClient, type NativeServer } from './native.js'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { WebSocket } from 'undici'
 import { HiveError } from '../errors.js'
-import { withDeadline } from '../link/deadline.js'
+import { withDeadline } from '../deadline.js'
 import { parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
 
 interface Waiter {

@@ -9,6 +9,8 @@ import { spake2Finish, spake2Start, Spake2Error, type Spake2State } from './spak
 
 /** The app id of the stock CLIs' text and file transfer, so they can talk to us. */
 export const TEXT_APPID = 'lothar.com/wormhole/text-or-file-xfer'
+/** `details.reason` of the TIMEOUT raised when the other side's PAKE is there but it never confirms the key. */
+export const STALE_PEER = 'stale-peer'
 /** The public mailbox server that the stock clients use by default. */
 export const PUBLIC_MAILBOX = 'ws://relay.magic-wormhole.io:4000/v1'
 export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
@@ -142,7 +144,7 @@ export class Wormhole {
     this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
     // A PAKE left by a client that has since quit is answered by nobody: bound that wait too.
     const versionWaitMs = Math.max(1000, Math.min(STEP_MS, waitMs - (Date.now() - started)))
-    const version = await this.peerMessage('version', versionWaitMs, () => new HiveError('TIMEOUT', `the other side of code ${this.code} stopped answering`, { reason: 'stale' }))
+    const version = await this.peerMessage('version', versionWaitMs, () => new HiveError('TIMEOUT', `the other side of code ${this.code} stopped answering`, { reason: STALE_PEER }))
     if (this.decrypt(version) === null) throw wrongCode(this.code!)
     this.verifier = deriveVerifier(this.key)
   }

@@ -1,4 +1,4 @@
-import { HiveError } from '../errors.js'
+import { HiveError } from './errors.js'
 
 /**
  * Races `work` against a deadline and an optional abort signal. The work itself is not
@@ -25,6 +25,15 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string, sign
   })
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+/** Waits `ms`, or less if `signal` aborts first; never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
