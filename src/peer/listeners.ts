@@ -12,8 +12,8 @@ export interface LocalListener {
 }
 
 /**
- * Binds one local TCP listener. Sockets arrive paused: nothing is read from the client
- * until the hub has said the service is there.
+ * Binds one local TCP listener. Sockets arrive paused, so nothing is read from the client
+ * before the connection has a stream to go to.
  */
 export function listenLocal(
   service: ServiceName,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { pino, type Logger } from 'pino'
-import { errorMessage } from '../errors.js'
+import { HiveError, errorMessage } from '../errors.js'
 import type { HostPort } from '../protocol/address.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
 import { SERVICES, type ServiceName } from '../protocol/services.js'
@@ -13,6 +13,7 @@ import { QuicDialer, type QuicConnection, type TransportOptions } from '../trans
 import { pipe } from '../transport/pipe.js'
 import { dialHub, sayHello } from './connect.js'
 import { listenLocal, type LocalListener } from './listeners.js'
+import { SpareStream } from './spare-stream.js'
 
 export interface PeerOptions {
   name: string
@@ -40,6 +41,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly sockets = new Set<Socket>()
   private leaving: Promise<void> | null = null
   private resolveEnded!: (end: PeerEnd) => void
+  private readonly spare: SpareStream
 
   private constructor(
     readonly ticket: Ticket,
@@ -53,6 +55,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   ) {
     super()
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+    this.spare = new SpareStream(connection)
+    this.spare.prime()
   }
 
   static async join(options: PeerOptions): Promise<Peer> {
@@ -94,29 +98,24 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
   }
 
-  /** One local TCP connection: open a stream at once, wait for the hub's ACK, then pipe. */
+  /**
+   * One local TCP connection: take a stream at once and write the header. The client is
+   * read while the hub dials its service, but nothing goes out until the hub's ACK.
+   */
   private async forward(service: ServiceName, socket: Socket): Promise<void> {
     if (this.leaving) return void socket.resetAndDestroy()
     this.sockets.add(socket)
     socket.on('error', () => undefined)
     socket.once('close', () => this.sockets.delete(socket))
     let stream
+    let answer: Promise<Buffer>
     try {
-      stream = await this.connection.openStream()
+      stream = await this.spare.take()
       // The read is posted before the header goes out, so the ACK is not waiting on a thread hop.
-      const answer = withDeadline(stream.readExactly(1), 15_000, `the hub's answer for ${service}`)
+      // The hub answers within its own 5 s dial deadline; allow for the round trip.
+      answer = withDeadline(stream.readExactly(1), 15_000, `the hub's answer for ${service}`)
       answer.catch(() => undefined)
       await stream.write(encodeDataHeader(service))
-      // The hub answers within its own 5 s dial deadline; allow for the round trip.
-      const ack = decodeAck(await answer)
-      if (!ack.ok || !ack.accepted) {
-        stream.reset()
-        socket.resetAndDestroy()
-        const message = ack.ok ? `the hub could not reach its ${service} service` : `the hub sent a bad answer for ${service} (${ack.reason})`
-        this.log.warn({ service }, message)
-        this.emit('warning', { message, service })
-        return
-      }
     } catch (err) {
       stream?.reset()
       socket.resetAndDestroy()
@@ -124,7 +123,22 @@ export class Peer extends EventEmitter<PeerEvents> {
       return
     }
     if (socket.destroyed) return stream.reset()
-    const result = await pipe(socket, stream)
+    const accepted = answer.then(
+      (byte) => {
+        const ack = decodeAck(byte)
+        if (ack.ok && ack.accepted) return
+        const message = ack.ok ? `the hub could not reach its ${service} service` : `the hub sent a bad answer for ${service} (${ack.reason})`
+        this.log.warn({ service }, message)
+        this.emit('warning', { message, service })
+        throw new HiveError('STREAM_RESET', message)
+      },
+      (err: unknown) => {
+        this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
+        throw err
+      },
+    )
+    // A refusal or a failed answer resets both the stream and the client connection.
+    const result = await pipe(socket, stream, { ready: accepted })
     this.log.debug({ service, ...result }, 'stream closed')
   }
 

@@ -10,6 +10,15 @@ const SOCKET_READ_AHEAD = 256 * 1024
  */
 const SOCKET_WRITE_AHEAD = 256 * 1024
 
+export interface PipeOptions {
+  /**
+   * Nothing is written to the stream, and nothing read from it, until this resolves. Until
+   * then the socket is read into memory, up to the read-ahead, so the first bytes leave the
+   * moment it resolves instead of one socket read later.
+   */
+  ready?: Promise<void>
+}
+
 export interface PipeResult {
   /** Bytes from the socket into the stream, and from the stream into the socket. */
   sent: number
@@ -26,8 +35,10 @@ export interface PipeResult {
  *   behind it; the stream is not read while the socket's buffer is above its watermark.
  * - Half-close: socket EOF becomes a stream FIN, and stream FIN becomes socket end().
  * - Reset: a socket error resets the stream both ways; a stream reset resets the socket.
+ * - `ready`: the socket is read at once, but nothing moves until `ready` resolves; if it
+ *   rejects, both sides are reset.
  */
-export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
+export function pipe(socket: Socket, stream: QuicStream, options: PipeOptions = {}): Promise<PipeResult> {
   return new Promise<PipeResult>((resolve) => {
     let sent = 0
     let received = 0
@@ -38,6 +49,7 @@ export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
     let toStreamDone = false
     let toSocketDone = false
     let finished = false
+    let open = options.ready === undefined
 
     const finishIfDone = (outcome: PipeResult['outcome']): void => {
       if (finished) return
@@ -78,11 +90,11 @@ export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
       queue.push(chunk)
       queued += chunk.length
       if (queued >= SOCKET_READ_AHEAD) socket.pause()
-      if (!writing) void pump()
+      if (!writing && open) void pump()
     })
     socket.on('end', () => {
       socketEnded = true
-      if (!writing) void pump()
+      if (!writing && open) void pump()
     })
     socket.on('error', () => abandon())
     socket.on('close', () => {
@@ -106,11 +118,21 @@ export function pipe(socket: Socket, stream: QuicStream): Promise<PipeResult> {
         socket.on('close', settle)
       })
 
-    // Local sockets arrive paused (nothing is read before the hub's ACK); start the flow now.
+    // Local sockets arrive paused, so that no byte is read before a handler is attached.
     socket.resume()
 
     void (async () => {
       try {
+        if (!open) {
+          try {
+            await options.ready
+          } catch {
+            return abandon()
+          }
+          if (finished) return
+          open = true
+          if (queue.length > 0 || socketEnded) void pump()
+        }
         for (;;) {
           const chunk = await stream.read()
           if (chunk === null) {

@@ -1,0 +1,95 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { pipe } from '../../src/transport/pipe.js'
+import type { QuicStream } from '../../src/transport/index.js'
+import { readToEnd, socketOutcome, tcpConnect } from '../helpers/clients.js'
+import { quicPair, type QuicPair } from '../helpers/quic-pair.js'
+
+let pair: QuicPair | undefined
+let server: Server | undefined
+afterEach(() => {
+  pair?.close()
+  server?.close()
+  pair = server = undefined
+})
+
+/** A loopback listener like the peer's: sockets arrive paused. Resolves with the client and the accepted socket. */
+async function socketPair(): Promise<{ client: Socket; accepted: Socket }> {
+  let onAccepted!: (socket: Socket) => void
+  const accepted = new Promise<Socket>((resolve) => (onAccepted = resolve))
+  server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onAccepted)
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const client = await tcpConnect(typeof address === 'object' && address ? address.port : 0)
+  return { client, accepted: await accepted }
+}
+
+async function readAll(stream: QuicStream): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) parts.push(chunk)
+  return Buffer.concat(parts)
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10))
+  if (!condition()) throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('pipe with a ready gate (real quinn, real sockets)', () => {
+  it('reads the client early but leaves the stream alone until ready, then carries data and FIN', async () => {
+    pair = await quicPair()
+    const { client, accepted } = await socketPair()
+    const stream = await pair.client.openStream()
+    // The caller's own read of the answer byte: the pipe must not take it.
+    const answer = stream.readExactly(1)
+    await stream.write(Buffer.from('H'))
+    const ready = answer.then((byte) => expect(byte).toEqual(Buffer.from([0xff])))
+    const piped = pipe(accepted, stream, { ready })
+    const reply = readToEnd(client)
+    client.end('sent before the answer')
+
+    const remote = await pair.server.acceptStream()
+    expect((await remote.readExactly(1)).toString()).toBe('H')
+    let answered = false
+    const early: Buffer[] = []
+    const rest = (async () => {
+      const parts: Buffer[] = []
+      for (let chunk = await remote.read(); chunk !== null; chunk = await remote.read()) {
+        if (!answered) early.push(chunk)
+        parts.push(chunk)
+      }
+      return Buffer.concat(parts)
+    })()
+    await until(() => accepted.bytesRead === 22, 'the pipe to read the client before the answer')
+    // Time for an eager pipe to send what it read; nothing may arrive before the answer.
+    await new Promise((r) => setTimeout(r, 50))
+    answered = true
+    await remote.write(Buffer.from([0xff]))
+    expect((await rest).toString()).toBe('sent before the answer')
+    expect(early).toEqual([])
+    await remote.write(Buffer.from('reply'))
+    await remote.finish()
+
+    expect((await reply).toString()).toBe('reply')
+    expect(await piped).toMatchObject({ sent: 22, received: 5, outcome: 'clean' })
+  })
+
+  it('resets both sides when ready rejects', async () => {
+    pair = await quicPair()
+    const { client, accepted } = await socketPair()
+    const stream = await pair.client.openStream()
+    await stream.write(Buffer.from('H'))
+    let refuse!: (err: Error) => void
+    const ready = new Promise<void>((_resolve, reject) => (refuse = reject))
+    const piped = pipe(accepted, stream, { ready })
+    const outcome = socketOutcome(client)
+    client.write('never forwarded')
+
+    const remote = await pair.server.acceptStream()
+    expect((await remote.readExactly(1)).toString()).toBe('H')
+    refuse(new Error('the hub refused'))
+    expect((await outcome).outcome).toBe('reset')
+    expect(await piped).toMatchObject({ sent: 0, outcome: 'reset' })
+    await expect(readAll(remote)).rejects.toMatchObject({ code: 'STREAM_RESET' })
+  })
+})
