@@ -36,6 +36,8 @@ export async function iperf(port: number, streams: number, seconds: number): Pro
 
 export interface HttpLoad {
   rps: number
+  /** Requests completed in the whole run, for cost per request. */
+  requests: number
   p50ms: number
   p99ms: number
 }
@@ -51,12 +53,13 @@ export function wrk(port: number, connections: number, seconds: number): HttpLoa
   const threads = Math.min(2, connections)
   const r = run('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], (seconds + 30) * 1000)
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1])
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1])
   const p50 = /^\s+50%\s+(\S+)/m.exec(r.stdout)?.[1]
   const p99 = /^\s+99%\s+(\S+)/m.exec(r.stdout)?.[1]
-  if (!Number.isFinite(rps) || !p50 || !p99) throw new Error(`wrk failed: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`)
+  if (!Number.isFinite(rps) || !Number.isFinite(requests) || !p50 || !p99) throw new Error(`wrk failed: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`)
   const errors = /Socket errors: (.*)/.exec(r.stdout)?.[1]
   if (errors) process.stderr.write(`  wrk socket errors on port ${port}: ${errors}\n`)
-  return { rps, p50ms: toMs(p50), p99ms: toMs(p99) }
+  return { rps, requests, p50ms: toMs(p50), p99ms: toMs(p99) }
 }
 
 const fresh = new Agent({ keepAlive: false, maxSockets: Infinity })

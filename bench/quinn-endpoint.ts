@@ -88,6 +88,42 @@ async function client(port: number, task: string, a: number, b: number): Promise
     times.sort((x, y) => x - y)
     return { p50ms: times[Math.floor(times.length / 2)], p99ms: times[Math.floor(times.length * 0.99)] }
   }
+  if (task === 'load') {
+    // 64-byte round trips on `concurrency` open streams at once, for `seconds`: the transport's
+    // own request rate and CPU per round trip, to set against HTTP through a tunnel.
+    const [seconds, concurrency] = [a, b]
+    const streams = await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        const s = await connection.openStream()
+        await s.write(Buffer.from('E'))
+        return s
+      }),
+    )
+    const times: number[] = []
+    const cpuBefore = process.cpuUsage()
+    const until = performance.now() + seconds * 1000
+    const started = performance.now()
+    await Promise.all(
+      streams.map(async (s) => {
+        while (performance.now() < until) {
+          const sent = performance.now()
+          await s.write(CHUNK.subarray(0, 64))
+          if ((await s.readExactly(64)).length !== 64) throw new Error('short echo')
+          times.push(performance.now() - sent)
+        }
+      }),
+    )
+    const elapsed = (performance.now() - started) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    times.sort((x, y) => x - y)
+    return {
+      rps: times.length / elapsed,
+      requests: times.length,
+      p50ms: times[Math.floor(times.length / 2)],
+      p99ms: times[Math.floor(times.length * 0.99)],
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    }
+  }
   if (task === 'fresh') {
     await echo()
     const times: number[] = []

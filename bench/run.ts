@@ -51,14 +51,16 @@ function scale(quick: boolean): { seconds: number; freshRuns: number; burstSize:
   return quick ? { seconds: 1, freshRuns: 10, burstSize: 200, idle: 200 } : { seconds: 5, freshRuns: 50, burstSize: 1000, idle: 1000 }
 }
 
-/** CPU seconds per GiB for the forwarding processes while `work` moves its bytes. */
-async function withCpu<T extends { bytes: number }>(path: Path, work: () => Promise<T> | T): Promise<T & { cpuPerGiB: number | null }> {
+/** CPU seconds used by the forwarding processes while `work` runs; null for a path without any. */
+async function withCpu<T>(path: Path, work: () => Promise<T> | T): Promise<{ result: T; cpuSeconds: number | null }> {
   const pids = (): number[] => Object.values(path.groups).flatMap((g) => g())
   const before = totalCpu(pids)
   const result = await work()
   const used = totalCpu(pids) - before
-  return { ...result, cpuPerGiB: Object.keys(path.groups).length === 0 ? null : used / (result.bytes / 2 ** 30) }
+  return { result, cpuSeconds: Object.keys(path.groups).length === 0 ? null : used }
 }
+
+const perGiB = (cpuSeconds: number | null, bytes: number): number | null => (cpuSeconds === null ? null : cpuSeconds / (bytes / 2 ** 30))
 
 async function measurePath(path: Path & { port?: number }, quick: boolean, endpointScript: string): Promise<RunFigures> {
   const s = scale(quick)
@@ -71,15 +73,19 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
       return JSON.parse(r.stdout)
     }
     log('bulk')
-    const one = await withCpu(path, () => client('bulk', s.seconds, 1) as unknown as { bytes: number; mbps: number; cpuSeconds: number })
+    const { result: one, cpuSeconds } = await withCpu(path, () => client('bulk', s.seconds, 1) as unknown as { bytes: number; mbps: number; cpuSeconds: number })
     f.tput1 = one.mbps
     // Both ends count: the server (measured from outside) and the client (its own report).
-    f.cpuPerGiB = one.cpuPerGiB! + one.cpuSeconds / (one.bytes / 2 ** 30)
+    f.cpuPerGiB = perGiB(cpuSeconds! + one.cpuSeconds, one.bytes)
     f.tput8 = client('bulk', s.seconds, 8).mbps!
     log('ping')
     const ping = client('ping', quick ? 200 : 2000)
     f.p50ms1 = ping.p50ms!
     f.p99ms1 = ping.p99ms!
+    log('load, 64 streams')
+    const { result: load, cpuSeconds: serverCpu } = await withCpu(path, () => client('load', s.seconds, 64))
+    Object.assign(f, { rps64: load.rps, p50ms64: load.p50ms, p99ms64: load.p99ms })
+    f.cpuUsPerReq = ((serverCpu! + load.cpuSeconds!) / load.requests!) * 1e6
     log('fresh and burst')
     f.freshMs = client('fresh', s.freshRuns).ms!
     const b = client('burst', s.burstSize)
@@ -88,14 +94,15 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
     return f
   }
   log('iperf3, 1 stream')
-  const one = await withCpu(path, () => iperf(path.iperfPort!, 1, s.seconds))
+  const { result: one, cpuSeconds } = await withCpu(path, () => iperf(path.iperfPort!, 1, s.seconds))
   f.tput1 = one.mbps
-  f.cpuPerGiB = one.cpuPerGiB
+  f.cpuPerGiB = perGiB(cpuSeconds, one.bytes)
   log('iperf3, 8 streams')
   f.tput8 = (await iperf(path.iperfPort!, 8, s.seconds)).mbps
   log('wrk')
   const c1 = wrk(path.httpPort!, 1, s.seconds)
-  const c64 = wrk(path.httpPort!, 64, s.seconds)
+  const { result: c64, cpuSeconds: c64Cpu } = await withCpu(path, () => wrk(path.httpPort!, 64, s.seconds))
+  f.cpuUsPerReq = c64Cpu === null ? null : (c64Cpu / c64.requests) * 1e6
   Object.assign(f, { rps1: c1.rps, p50ms1: c1.p50ms, p99ms1: c1.p99ms, rps64: c64.rps, p50ms64: c64.p50ms, p99ms64: c64.p99ms })
   log('fresh connections')
   f.freshMs = await freshRequest(path.httpPort!, s.freshRuns)

@@ -24,9 +24,11 @@ describe('npm run bench', () => {
       return line!.split('|').slice(3, -1).map((c) => c.trim())
     }
     const number = /^-?[\d.]+$/
-    for (const label of ['bulk, 1 stream', 'bulk, 8 streams', 'HTTP req/s, 64 connections', 'request on a fresh connection (median)']) {
+    for (const label of ['bulk, 1 stream', 'bulk, 8 streams', 'HTTP req/s, 64 connections (quinn: 64 B echoes on 64 open streams)', 'request on a fresh connection (median)']) {
       expect(cells(label), label).toEqual([expect.stringMatching(number), expect.stringMatching(number)])
     }
+    // CPU is counted for forwarding processes, and the direct path has none.
+    expect(cells('  CPU per request, forwarders (64 connections)')).toEqual(['–', expect.stringMatching(number)])
     // Memory per connection has no meaning for the direct path.
     expect(cells('memory per idle connection, hub')).toEqual(['–', expect.stringMatching(number)])
     expect(report).toContain('hive ÷ direct')
