@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpGet } from '../helpers/clients.js'
 import { killAll, runHive, startHub, startPeer } from '../helpers/hive.js'
@@ -36,6 +38,17 @@ describe('CLI output', () => {
     expect(hub.stderr).toBe('')
     hub.signal('SIGTERM')
     expect(await hub.exited).toBe(0)
+  })
+
+  it('runs quinn on one thread fewer than the cores, unless TOKIO_WORKER_THREADS says otherwise', async () => {
+    const quinnThreads = (pid: number): number =>
+      readdirSync(`/proc/${pid}/task`).filter((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith('tokio-rt-worker')).length
+    const args = ['share', page.address, '-', '-', 'threads-hub', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json']
+    const byDefault = runHive(args, { env: { TOKIO_WORKER_THREADS: undefined } })
+    const chosen = runHive(args, { env: { TOKIO_WORKER_THREADS: '3' } })
+    await Promise.all([byDefault.waitEvent('hub_ready'), chosen.waitEvent('hub_ready')])
+    expect(quinnThreads(byDefault.child.pid!)).toBe(Math.max(1, availableParallelism() - 1))
+    expect(quinnThreads(chosen.child.pid!)).toBe(3)
   })
 
   it('says in one line when the native QUIC binary is missing, with its exit code', async () => {
