@@ -1,6 +1,5 @@
-import { availableParallelism } from 'node:os'
 import { ephemeralIdentity } from '../src/identity/identity.js'
-import { QuicDialer, QuicListener, defaultQuicWorkerThreads, type QuicStream } from '../src/transport/index.js'
+import { QuicDialer, QuicListener, useDefaultQuicThreads, type QuicStream } from '../src/transport/index.js'
 
 /**
  * The `quinn` path: hive's transport adapter alone, no TCP at either end. One process serves
@@ -9,7 +8,7 @@ import { QuicDialer, QuicListener, defaultQuicWorkerThreads, type QuicStream } f
 const CHUNK = Buffer.alloc(64 * 1024, 0x61)
 
 // The same runtime as the CLI's, so that this path stays the ceiling of hive's own.
-process.env.TOKIO_WORKER_THREADS ??= String(defaultQuicWorkerThreads(availableParallelism()))
+useDefaultQuicThreads()
 
 async function serve(): Promise<void> {
   const listener = await QuicListener.bind(await ephemeralIdentity(), '127.0.0.1', 0)

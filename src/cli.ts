@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { availableParallelism } from 'node:os'
 import { Command, CommanderError, Option } from 'commander'
 import { HiveError, errorMessage, isHiveError } from './errors.js'
 import { exitFor } from './cli/exit-codes.js'
@@ -9,10 +8,9 @@ import { Reporter } from './cli/reporter.js'
 import { runShare, type ShareOptions } from './cli/share.js'
 import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
-import { defaultQuicWorkerThreads } from './transport/index.js'
+import { useDefaultQuicThreads } from './transport/index.js'
 
-// quinn's runtime reads this once, when the native module first starts it; a user's own setting wins.
-process.env.TOKIO_WORKER_THREADS ??= String(defaultQuicWorkerThreads(availableParallelism()))
+useDefaultQuicThreads()
 
 interface GlobalOptions {
   verbose: number

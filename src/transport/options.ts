@@ -28,13 +28,3 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = {
 /** Read sizes: small while a stream idles (reads allocate up front), large under bulk load. */
 export const MIN_READ_BYTES = 4 * 1024
 export const MAX_READ_BYTES = 256 * 1024
-
-/**
- * quinn's tokio workers: one fewer than the cores, since the JavaScript thread needs a core
- * of its own. On 2 cores, one worker instead of tokio's default of two cut the forwarders'
- * CPU per GiB by 8–12% and per request by about 10% (bench/OPTIMISATIONS.md): fewer
- * operations hop between threads.
- */
-export function defaultQuicWorkerThreads(cores: number): number {
-  return Math.max(1, cores - 1)
-}
