@@ -1,6 +1,11 @@
 import { execFileSync } from 'node:child_process'
+import { chmodSync } from 'node:fs'
 
-/** End-to-end tests spawn the built CLI, so build it once before any test runs. */
+/**
+ * End-to-end tests spawn the built CLI, so build it once before any test runs, the way
+ * `npm run build` does (tsc, then the executable bit the shebang needs).
+ */
 export default function setup(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })
+  chmodSync('dist/cli.js', 0o755)
 }

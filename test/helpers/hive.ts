@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /** The built CLI, spawned the way a user runs it (its shebang picks node). */
@@ -34,7 +34,14 @@ export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?:
     stdout: '',
     stderr: '',
     events: [],
-    exited: new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)))),
+    exited: new Promise((resolve) => {
+      child.once('exit', (code, sig) => resolve(code ?? 128 + (sig ? constants.signals[sig] : 0)))
+      // A spawn that fails (a missing or non-executable build) must fail the test, not hang it.
+      child.once('error', (err) => {
+        proc.stderr += `spawn failed: ${err.message}\n`
+        resolve(-1)
+      })
+    }),
     waitEvent(type, timeoutMs = 20_000, nth = 1) {
       return new Promise((resolve, reject) => {
         const found = (): boolean => {
