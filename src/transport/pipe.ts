@@ -118,6 +118,10 @@ export function pipe(socket: Socket, stream: QuicStream, options: PipeOptions = 
         socket.on('close', settle)
       })
 
+    // A socket that died before the pipe began (a service that reset right after accepting)
+    // has already emitted its 'close': nothing more will come, so the stream is reset now.
+    if (socket.destroyed) return abandon()
+
     // Local sockets arrive paused, so that no byte is read before a handler is attached.
     socket.resume()
 

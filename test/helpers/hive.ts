@@ -24,7 +24,8 @@ const running = new Set<HiveProcess>()
 export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): HiveProcess {
   const config = mkdtempSync(join(tmpdir(), 'hive-cfg-'))
   const child = spawn(HIVE_BIN, args, {
-    env: { ...process.env, XDG_CONFIG_HOME: config, ...opts.env },
+    // A rejection nobody handles must end the process loudly, so a test sees it.
+    env: { ...process.env, XDG_CONFIG_HOME: config, NODE_OPTIONS: '--unhandled-rejections=strict', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   if (opts.stdin !== undefined) child.stdin!.end(opts.stdin)
