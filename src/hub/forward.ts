@@ -4,8 +4,8 @@ import type { HostPort } from '../protocol/address.js'
 import { HEADER_LENGTH, decodeHeader, encodeAck } from '../protocol/header.js'
 import type { ServiceName } from '../protocol/services.js'
 import { withDeadline } from '../deadline.js'
-import { pipe, type PipeResult } from '../transport/pipe.js'
-import type { QuicStream } from '../transport/index.js'
+import { pipe, type PipeResult } from '../link/pipe.js'
+import type { ByteStream } from '../link/types.js'
 import { dialService } from './dial-service.js'
 
 export interface ForwardContext {
@@ -21,7 +21,7 @@ export type ForwardOutcome =
   | { kind: 'refused'; reason: string; service?: ServiceName }
   | { kind: 'piped'; service: ServiceName; result: PipeResult }
 
-async function refuse(stream: QuicStream, reason: string, service?: ServiceName): Promise<ForwardOutcome> {
+async function refuse(stream: ByteStream, reason: string, service?: ServiceName): Promise<ForwardOutcome> {
   await stream.write(encodeAck(false)).catch(() => undefined)
   void stream.finish()
   stream.stopReading()
@@ -32,7 +32,7 @@ async function refuse(stream: QuicStream, reason: string, service?: ServiceName)
  * One data stream on the hub: read the header within a deadline, connect to the service it
  * names, and only then answer 0xFF and start piping; any failure answers 0x00.
  */
-export async function forwardStream(stream: QuicStream, ctx: ForwardContext): Promise<ForwardOutcome> {
+export async function forwardStream(stream: ByteStream, ctx: ForwardContext): Promise<ForwardOutcome> {
   let header: Buffer
   try {
     header = await withDeadline(stream.readExactly(HEADER_LENGTH), ctx.headerTimeoutMs, 'stream header')

@@ -5,7 +5,7 @@ import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
 import type { Hello } from '../protocol/control.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { withDeadline } from '../deadline.js'
-import type { QuicConnection } from '../transport/index.js'
+import type { Link } from '../link/types.js'
 import { forwardStream, type ForwardContext } from './forward.js'
 
 export interface SessionContext extends ForwardContext {
@@ -36,7 +36,7 @@ export class PeerSession {
   private byeReason: string | null = null
 
   constructor(
-    readonly connection: QuicConnection,
+    readonly connection: Link,
     private readonly ctx: SessionContext,
     private readonly log: Logger,
   ) {}

@@ -1,12 +1,12 @@
 import { HiveError } from '../errors.js'
 import { decodeControl, encodeControl, type ControlMessage } from '../protocol/control.js'
-import type { QuicStream } from '../transport/index.js'
+import type { ByteStream } from './types.js'
 
 /** Framed control messages over one QUIC stream, in either direction. */
 export class ControlChannel {
   private buffered: Buffer = Buffer.alloc(0)
 
-  constructor(readonly stream: QuicStream) {}
+  constructor(readonly stream: ByteStream) {}
 
   send(message: ControlMessage): Promise<void> {
     return this.stream.write(encodeControl(message))

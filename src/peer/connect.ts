@@ -6,13 +6,8 @@ import { encodeControlHeader } from '../protocol/header.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { withDeadline } from '../deadline.js'
-import type { QuicConnection, QuicDialer } from '../transport/index.js'
-
-export interface HubLink {
-  connection: QuicConnection
-  control: ControlChannel
-  address: string
-}
+import type { Link } from '../link/types.js'
+import type { QuicDialer } from '../transport/index.js'
 
 async function resolveAll(address: string): Promise<{ ip: string; family: 4 | 6; port: number }[]> {
   const parsed = parseHostPort(address)
@@ -27,7 +22,7 @@ async function resolveAll(address: string): Promise<{ ip: string; family: 4 | 6;
  * Dials every address in the ticket at once and keeps the first connection whose remote
  * key is the ticket's. A connection to any other key is closed before a byte is sent.
  */
-export async function dialHub(dialer: QuicDialer, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<QuicConnection> {
+export async function dialHub(dialer: QuicDialer, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<Link> {
   const deadline = Date.now() + timeoutMs
   const mismatches: string[] = []
   const attempts = ticket.addresses.map(async (address) => {
@@ -74,7 +69,7 @@ function formatSeconds(ms: number): string {
 }
 
 /** Proves the token on a fresh control stream and waits for the hub's welcome. */
-export async function sayHello(connection: QuicConnection, ticket: Ticket, peerName: string, timeoutMs: number): Promise<ControlChannel> {
+export async function sayHello(connection: Link, ticket: Ticket, peerName: string, timeoutMs: number): Promise<ControlChannel> {
   const stream = await connection.openStream()
   await stream.write(encodeControlHeader())
   const control = new ControlChannel(stream)

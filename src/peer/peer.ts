@@ -9,8 +9,9 @@ import type { Ticket } from '../protocol/ticket.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { withDeadline } from '../deadline.js'
 import { ephemeralIdentity } from '../identity/identity.js'
-import { QuicDialer, type QuicConnection, type TransportOptions } from '../transport/index.js'
-import { pipe } from '../transport/pipe.js'
+import type { Link } from '../link/types.js'
+import { QuicDialer, type TransportOptions } from '../transport/index.js'
+import { pipe } from '../link/pipe.js'
 import { dialHub, sayHello } from './connect.js'
 import { listenLocal, type LocalListener } from './listeners.js'
 import { SpareStream } from './spare-stream.js'
@@ -47,7 +48,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     readonly ticket: Ticket,
     readonly services: Partial<Record<ServiceName, HostPort>>,
     readonly hubAddress: string,
-    private readonly connection: QuicConnection,
+    private readonly connection: Link,
     private readonly control: ControlChannel,
     private readonly localListeners: LocalListener[],
     private readonly dialer: QuicDialer,
@@ -65,7 +66,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const handlers = new Map<ServiceName, (socket: Socket) => void>()
     const listeners: LocalListener[] = []
     let dialer: QuicDialer | undefined
-    let connection: QuicConnection | undefined
+    let connection: Link | undefined
     try {
       // Bind first: a busy local port is the user's to fix, and should not cost a hub round trip.
       for (const service of SERVICES) {

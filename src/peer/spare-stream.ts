@@ -1,4 +1,4 @@
-import type { QuicConnection, QuicStream } from '../transport/index.js'
+import type { ByteStream, Link } from '../link/types.js'
 
 /**
  * Keeps one stream opened ahead of need, so a new local connection starts its header
@@ -11,9 +11,9 @@ import type { QuicConnection, QuicStream } from '../transport/index.js'
  * that order: the spare is always the highest id, and every lower id is in use.
  */
 export class SpareStream {
-  private next: Promise<QuicStream> | undefined
+  private next: Promise<ByteStream> | undefined
 
-  constructor(private readonly connection: QuicConnection) {}
+  constructor(private readonly connection: Link) {}
 
   /** Opens the first spare; call once the control stream is open, so it keeps the lowest id. */
   prime(): void {
@@ -21,13 +21,13 @@ export class SpareStream {
   }
 
   /** The spare, or a stream opening behind it; another spare starts opening behind this one. */
-  take(): Promise<QuicStream> {
+  take(): Promise<ByteStream> {
     const stream = this.next ?? this.open(Promise.resolve())
     this.next = this.open(stream)
     return stream
   }
 
-  private open(after: Promise<unknown>): Promise<QuicStream> {
+  private open(after: Promise<unknown>): Promise<ByteStream> {
     const opened = after.then(
       () => this.connection.openStream(),
       () => this.connection.openStream(),

@@ -1,3 +1,4 @@
+import type { Link } from '../link/types.js'
 import type { NativeConnection } from './native.js'
 import { QuicStream, classifyStreamError } from './stream.js'
 
@@ -5,7 +6,7 @@ import { QuicStream, classifyStreamError } from './stream.js'
  * One QUIC connection with an authenticated remote: quinn has checked the libp2p TLS
  * certificate, so `remotePeerId` is the key the other side proved it holds.
  */
-export class QuicConnection {
+export class QuicConnection implements Link {
   readonly remotePeerId: string
   readonly remoteAddress: string
   /** Resolves when the connection is gone, for whatever reason. Never rejects. */

@@ -1,4 +1,5 @@
 import { HiveError, errorMessage } from '../errors.js'
+import type { LinkListener } from '../link/types.js'
 import { withDeadline } from '../deadline.js'
 import { formatHostPort } from '../protocol/address.js'
 import { QuicConnection } from './connection.js'
@@ -30,7 +31,7 @@ async function makeConfig(identity: EndpointIdentity, overrides: Partial<Transpo
 }
 
 /** A bound UDP socket accepting QUIC connections. */
-export class QuicListener {
+export class QuicListener implements LinkListener {
   private constructor(
     private readonly server: NativeServer,
     readonly host: string,

@@ -1,4 +1,5 @@
 import { HiveError, errorMessage } from '../errors.js'
+import type { ByteStream } from '../link/types.js'
 import type { NativeStream } from './native.js'
 import { MAX_READ_BYTES, MIN_READ_BYTES } from './options.js'
 
@@ -22,7 +23,7 @@ export function classifyStreamError(err: unknown): HiveError {
  * never awaited by callers that must not hang; the stuck write resolves or rejects once the
  * other side stops reading or the connection goes away.
  */
-export class QuicStream {
+export class QuicStream implements ByteStream {
   private readSize = MIN_READ_BYTES
   private pendingWrite: Promise<unknown> = Promise.resolve()
   private writeClosed = false

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { pipe } from '../../src/transport/pipe.js'
+import { pipe } from '../../src/link/pipe.js'
 import type { QuicStream } from '../../src/transport/index.js'
 import { readToEnd, socketOutcome, tcpConnect } from '../helpers/clients.js'
 import { quicPair, type QuicPair } from '../helpers/quic-pair.js'

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import type { QuicStream } from './stream.js'
+import type { ByteStream } from './types.js'
 
 /** How much the socket may read ahead of a pending stream write before it is paused. */
 const SOCKET_READ_AHEAD = 256 * 1024
@@ -38,7 +38,7 @@ export interface PipeResult {
  * - `ready`: the socket is read at once, but nothing moves until `ready` resolves; if it
  *   rejects, both sides are reset.
  */
-export function pipe(socket: Socket, stream: QuicStream, options: PipeOptions = {}): Promise<PipeResult> {
+export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = {}): Promise<PipeResult> {
   return new Promise<PipeResult>((resolve) => {
     let sent = 0
     let received = 0
