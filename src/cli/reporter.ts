@@ -1,6 +1,10 @@
+import { printableLine } from '../printable.js'
+
 /**
  * Everything the CLI shows. stdout carries data only (the ticket, or JSON events with
- * --json); people read stderr. -q leaves only errors and data.
+ * --json); people read stderr. -q leaves only errors and data. Human lines may embed text
+ * from the other side, so every one is stripped of control characters on its way out;
+ * JSON events stay JSON, whose encoding escapes them.
  */
 export class Reporter {
   constructor(
@@ -12,12 +16,12 @@ export class Reporter {
 
   /** A status line for people. */
   status(line: string): void {
-    if (!this.quiet) this.err.write(line + '\n')
+    if (!this.quiet) this.err.write(printableLine(line) + '\n')
   }
 
   /** An error line for people; shown even with -q. */
   error(line: string): void {
-    this.err.write(line + '\n')
+    this.err.write(printableLine(line) + '\n')
   }
 
   /** One NDJSON event on stdout with --json; nothing otherwise. */

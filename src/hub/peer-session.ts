@@ -7,6 +7,7 @@ import { ControlChannel } from '../link/control-channel.js'
 import { withDeadline } from '../deadline.js'
 import type { Link } from '../link/types.js'
 import { forwardStream, type ForwardContext } from './forward.js'
+import { printable } from '../printable.js'
 
 export interface SessionContext extends ForwardContext {
   hubName: string
@@ -106,7 +107,7 @@ export class PeerSession {
         const message = await this.control!.next()
         if (message === null) return
         if (message.type === 'bye') {
-          this.byeReason = message.reason
+          this.byeReason = printable(message.reason)
           // The peer is leaving: nothing more will come, so release the connection now.
           this.connection.close()
           return

@@ -1,6 +1,7 @@
 import { HiveError } from '../errors.js'
 import { decodeControl, encodeControl, type ControlMessage } from '../protocol/control.js'
 import type { ByteStream } from './types.js'
+import { printable } from '../printable.js'
 
 /** Framed control messages over one QUIC stream, in either direction. */
 export class ControlChannel {
@@ -21,7 +22,7 @@ export class ControlChannel {
         return decoded.message
       }
       if (decoded.reason !== 'short') {
-        throw new HiveError('PROTOCOL_VIOLATION', `bad control message (${decoded.reason}: ${decoded.detail})`)
+        throw new HiveError('PROTOCOL_VIOLATION', `bad control message (${decoded.reason}: ${printable(decoded.detail, 120)})`)
       }
       const chunk = await this.stream.readUpTo(4096)
       if (chunk === null) {

@@ -8,6 +8,7 @@ import { ControlChannel } from '../link/control-channel.js'
 import { withDeadline } from '../deadline.js'
 import type { Link } from '../link/types.js'
 import type { QuicDialer } from '../transport/index.js'
+import { printable } from '../printable.js'
 
 async function resolveAll(address: string): Promise<{ ip: string; family: 4 | 6; port: number }[]> {
   const parsed = parseHostPort(address)
@@ -79,8 +80,8 @@ export async function sayHello(connection: Link, ticket: Ticket, peerName: strin
   })
   if (answer?.type === 'welcome') return control
   if (answer?.type === 'refused') {
-    if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `hub \`${ticket.name}\` refused the access token: ${answer.message}`)
-    throw new HiveError('PROTOCOL_MISMATCH', `hub \`${ticket.name}\` refused the protocol: ${answer.message}`)
+    if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `hub \`${ticket.name}\` refused the access token: ${printable(answer.message)}`)
+    throw new HiveError('PROTOCOL_MISMATCH', `hub \`${ticket.name}\` refused the protocol: ${printable(answer.message)}`)
   }
   throw new HiveError('PROTOCOL_VIOLATION', `hub \`${ticket.name}\` answered the hello with ${answer?.type ?? 'nothing'}`)
 }

@@ -15,6 +15,7 @@ import { pipe } from '../link/pipe.js'
 import { dialHub, sayHello } from './connect.js'
 import { listenLocal, type LocalListener } from './listeners.js'
 import { SpareStream } from './spare-stream.js'
+import { printable } from '../printable.js'
 
 export interface PeerOptions {
   name: string
@@ -151,7 +152,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         const message = await this.control.next()
         if (message === null) break
         if (message.type === 'bye') {
-          end = { code: 'HUB_STOPPED', reason: message.reason }
+          end = { code: 'HUB_STOPPED', reason: printable(message.reason) }
           break
         }
       }

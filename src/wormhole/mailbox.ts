@@ -3,6 +3,7 @@ import { WebSocket } from 'undici'
 import { HiveError } from '../errors.js'
 import { withDeadline } from '../deadline.js'
 import { parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
+import { printable } from '../printable.js'
 
 interface Waiter {
   type: ServerMessageType
@@ -20,7 +21,7 @@ function serverError(url: string, error: string, origType: string | undefined): 
   if (error === 'crowded') {
     return new HiveError('CODE_CROWDED', 'that code is already in use by two others; ask the hub for its next code', { url })
   }
-  return new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} said: ${error}${origType ? ` (to "${origType}")` : ''}`, { url })
+  return new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} said: ${printable(error)}${origType ? ` (to "${printable(origType, 40)}")` : ''}`, { url })
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { printable } from '../printable.js'
 
 /**
  * Mailbox server messages (PROTOCOL.md §3), validated on arrival. Unknown keys are kept
@@ -59,5 +60,6 @@ export function parseServerMessage(frame: string): ParsedServerMessage {
 
 /** What a welcome asks of the client: stop with the server's error, or show its motd. */
 export function readWelcome(message: ServerMessage<'welcome'>): { error?: string; motd?: string } {
-  return { error: message.welcome.error, motd: message.welcome.motd }
+  const { error, motd } = message.welcome
+  return { error: error === undefined ? undefined : printable(error), motd: motd === undefined ? undefined : printable(motd) }
 }

@@ -6,6 +6,7 @@ import { codePassword, derivePhaseKey, deriveVerifier, openBox, sealBox } from '
 import { MailboxConnection } from './mailbox.js'
 import type { MailboxMessage } from './messages.js'
 import { spake2Finish, spake2Start, Spake2Error, type Spake2State } from './spake2.js'
+import { printable } from '../printable.js'
 
 /** The app id of the stock CLIs' text and file transfer, so they can talk to us. */
 export const TEXT_APPID = 'lothar.com/wormhole/text-or-file-xfer'
@@ -164,7 +165,7 @@ export class Wormhole {
     if (plain === null) throw wrongCode(this.code!)
     const parsed = TransferSchema.safeParse(decodeJson(plain))
     if (!parsed.success) throw new HiveError('PROTOCOL_VIOLATION', 'the other side sent a message that is not a text transfer')
-    if (parsed.data.error !== undefined) throw new HiveError('PROTOCOL_VIOLATION', `the other side gave up: ${parsed.data.error}`)
+    if (parsed.data.error !== undefined) throw new HiveError('PROTOCOL_VIOLATION', `the other side gave up: ${printable(parsed.data.error)}`)
     return parsed.data
   }
 
