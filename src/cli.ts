@@ -6,6 +6,7 @@ import { runJoin, type JoinOptions } from './cli/join.js'
 import { createLogger } from './cli/logger.js'
 import { Reporter } from './cli/reporter.js'
 import { runShare, type ShareOptions } from './cli/share.js'
+import { DEFAULT_HUB_LIMITS } from './hub/hub.js'
 import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
 import { useDefaultQuicThreads } from './transport/index.js'
@@ -93,6 +94,8 @@ function main(argv: string[]): void {
     .option('--wormhole', 'also show a short Magic Wormhole join code, and a fresh one after each use')
     .option('--code-ttl <DURATION>', 'close an unused join code after this long (e.g. 90s, 10m)', '10m')
     .option('--code-length <N>', 'words in a join code', '2')
+    .option('--max-peers <N>', 'peers in session at once; more are refused', String(DEFAULT_HUB_LIMITS.maxPeers))
+    .option('--max-streams <N>', 'TCP connections one peer may have open at once; more wait at the peer', String(DEFAULT_HUB_LIMITS.maxStreamsPerPeer))
     .addHelpText('after', SHARE_EXAMPLES)
     .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)

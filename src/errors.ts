@@ -24,6 +24,7 @@ export type HiveErrorCode =
   | 'MAILBOX_ERROR'
   | 'CODE_CROWDED'
   | 'JOIN_TIMEOUT'
+  | 'HUB_FULL'
   | 'ABORTED'
   | 'INTERNAL'
 

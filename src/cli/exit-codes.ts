@@ -25,6 +25,7 @@ export const EXIT: Record<HiveErrorCode | 'OK', { status: number; hint?: string 
   MAILBOX_ERROR: { status: 16, hint: 'the mailbox server refused; try again later or use another --wormhole-relay' },
   CODE_CROWDED: { status: 17 },
   JOIN_TIMEOUT: { status: 18, hint: 'check the code, and that the hub runs with --wormhole on the same --wormhole-relay' },
+  HUB_FULL: { status: 19, hint: 'the hub takes no more peers now (its --max-peers); try again later, or ask its operator' },
   ABORTED: { status: 130 },
   STREAM_RESET: { status: 1 },
   STREAM_STOPPED: { status: 1 },

@@ -4,6 +4,7 @@ import { parseHostPort, type HostPort } from '../protocol/address.js'
 import { NAME_PATTERN, NAME_RULE } from '../protocol/names.js'
 import { ALPNS, type AlpnName } from '../protocol/services.js'
 import { parseCode } from '../wormhole/code.js'
+import { printable } from '../printable.js'
 
 /** Every CLI input passes through here; failures are USAGE errors that name the option. */
 function usage(message: string): HiveError {
@@ -54,6 +55,13 @@ export function parseSeconds(value: string, option: string, maxSeconds = 3600): 
     throw usage(`${option} "${value}": expected a duration above 0 and at most ${maxSeconds} s, such as 10, 90s or 10m`)
   }
   return seconds
+}
+
+/** A whole number within bounds, for options such as --max-peers. */
+export function parseCount(value: string, option: string, min: number, max: number): number {
+  const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN
+  if (!(n >= min && n <= max)) throw usage(`${option} "${printable(value, 40)}": expected a whole number from ${min} to ${max}`)
+  return n
 }
 
 export function parseCodeLength(value: string): number {

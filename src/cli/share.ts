@@ -1,15 +1,25 @@
 import type { Logger } from 'pino'
 import { HiveError } from '../errors.js'
 import { Hub } from '../hub/hub.js'
+import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, SERVICES, type ServiceName } from '../protocol/services.js'
 import { PUBLIC_MAILBOX } from '../wormhole/wormhole.js'
 import { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
-import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
+import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
+
+/** How a summary line names what was refused, by kind. */
+const REFUSAL_WORDS: Record<RefusalKind, string> = {
+  token: 'hellos with a wrong token',
+  protocol: 'hellos in another protocol',
+  violation: 'connections that broke the protocol',
+  full: 'peers because the hub was full',
+  crowded: 'connections that had not said hello (too many waiting)',
+}
 
 export interface ShareOptions {
   ipv4Addr?: string
@@ -22,6 +32,8 @@ export interface ShareOptions {
   wormhole?: boolean
   codeTtl: string
   codeLength: string
+  maxPeers: string
+  maxStreams: string
   wormholeRelay: string
 }
 
@@ -60,11 +72,12 @@ export async function runShare(
   const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
   const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600) * 1000)
   const codeLength = parseCodeLength(opts.codeLength)
+  const limits = { maxPeers: parseCount(opts.maxPeers, '--max-peers', 1, 10_000), maxStreamsPerPeer: parseCount(opts.maxStreams, '--max-streams', 1, 100_000) }
   // The relay matters only with --wormhole; a stray HIVE_WORMHOLE_RELAY must not break a plain share.
   const relayUrl = opts.wormhole ? parseRelayUrl(opts.wormholeRelay) : ''
 
   const identity = await identityFor(opts, reporter)
-  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, logger })
+  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, limits, logger })
   let sharer: JoinCodeSharer | null = null
   shutdown.onStop(async () => {
     reporter.status('stopping: telling peers the hub stopped')
@@ -82,7 +95,12 @@ export async function runShare(
   })
   hub.on('peer_refused', (p) => {
     reporter.status(`! refused \`${p.peer}\` (${p.peerId}, from ${p.address}): ${p.reason}`)
-    reporter.event('peer_refused', { peer: p.peer, peer_id: p.peerId, address: p.address, reason: p.reason })
+    reporter.event('peer_refused', { peer: p.peer, peer_id: p.peerId, address: p.address, reason: p.reason, kind: p.kind })
+  })
+  hub.on('refusals', (r) => {
+    const seconds = Math.max(1, Math.round(r.windowMs / 1000))
+    reporter.status(`! refused ${r.count} more ${REFUSAL_WORDS[r.kind]} from ${r.host} in the last ${seconds} s`)
+    reporter.event('refusals', { kind: r.kind, host: r.host, count: r.count, window_s: seconds })
   })
   hub.on('warning', (w) => {
     reporter.status(`warning: ${w.message}`)

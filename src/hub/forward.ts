@@ -17,6 +17,14 @@ export interface ForwardContext {
   track(release: () => void): () => void
 }
 
+/** What one session lends each of its streams: a way to be aborted by the peer, and to abort it. */
+export interface StreamRegistry {
+  /** Registers a stream the peer may abort by its id; the returned function unregisters it. */
+  register(id: number, controller: AbortController): () => void
+  /** Tells the peer to abandon the stream with this id (its reset could not get out). */
+  abortRemote(id: number): void
+}
+
 export type ForwardOutcome =
   | { kind: 'refused'; reason: string; service?: ServiceName }
   | { kind: 'piped'; service: ServiceName; result: PipeResult }
@@ -32,10 +40,20 @@ async function refuse(stream: ByteStream, reason: string, service?: ServiceName)
  * One data stream on the hub: read the header within a deadline, connect to the service it
  * names, and only then answer 0xFF and start piping; any failure answers 0x00.
  */
-export async function forwardStream(stream: ByteStream, ctx: ForwardContext): Promise<ForwardOutcome> {
+export async function forwardStream(stream: ByteStream, ctx: ForwardContext, registry: StreamRegistry): Promise<ForwardOutcome> {
+  const aborted = new AbortController()
+  const unregister = registry.register(stream.id, aborted)
+  try {
+    return await forward(stream, ctx, registry, aborted.signal)
+  } finally {
+    unregister()
+  }
+}
+
+async function forward(stream: ByteStream, ctx: ForwardContext, registry: StreamRegistry, signal: AbortSignal): Promise<ForwardOutcome> {
   let header: Buffer
   try {
-    header = await withDeadline(stream.readExactly(HEADER_LENGTH), ctx.headerTimeoutMs, 'stream header')
+    header = await withDeadline(stream.readExactly(HEADER_LENGTH), ctx.headerTimeoutMs, 'stream header', signal)
   } catch (err) {
     stream.reset()
     return { kind: 'refused', reason: errorMessage(err) }
@@ -62,8 +80,9 @@ export async function forwardStream(stream: ByteStream, ctx: ForwardContext): Pr
     socket.resetAndDestroy()
     return { kind: 'refused', reason: `peer went away before the ACK: ${errorMessage(err)}`, service }
   }
-  const result = await pipe(socket, stream)
+  const result = await pipe(socket, stream, { signal })
   untrack()
-  ctx.log.debug({ service, ...result }, 'stream closed')
+  if (result.stuck && !signal.aborted) registry.abortRemote(stream.id)
+  ctx.log.debug({ service, stream: stream.id, ...result }, 'stream closed')
   return { kind: 'piped', service, result }
 }

@@ -1,13 +1,43 @@
-import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
 import { pino, type Logger } from 'pino'
+import { detach } from '../background.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
+import type { Link, LinkListener } from '../link/types.js'
 import { formatHostPort, reachableAddresses, type HostPort } from '../protocol/address.js'
 import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.js'
-import { encodeTicket } from '../protocol/ticket.js'
+import { chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
+import type { RetryPolicy } from '../retry.js'
+import { SafeEmitter } from '../safe-emitter.js'
 import { QuicListener, type TransportOptions } from '../transport/index.js'
 import type { HubIdentity } from '../identity/identity.js'
-import { PeerSession, type SessionContext } from './peer-session.js'
+import { runAcceptors } from './acceptors.js'
+import { PeerSession, type SessionContext, type SessionPeer } from './peer-session.js'
+import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } from './refusal-digest.js'
+
+/** What one hub lets the network make it hold: plain data, documented in README.md. */
+export interface HubLimits {
+  /** Peers in session at once (`--max-peers`). */
+  maxPeers: number
+  /** Streams, so TCP connections, one peer may have open at once (`--max-streams`). QUIC enforces it: more wait at the peer. */
+  maxStreamsPerPeer: number
+  /** Links that have not been welcomed yet, at once, like OpenSSH's MaxStartups. */
+  maxUnwelcomed: number
+  /** An unwelcomed link older than this gives its place to a new one when the cap is reached. */
+  unwelcomedGraceMs: number
+  /** Accepts kept pending on each listener, so a handshake that never finishes blocks only its own. */
+  acceptConcurrency: number
+}
+
+export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = {
+  maxPeers: 16,
+  maxStreamsPerPeer: 1024,
+  maxUnwelcomed: 64,
+  unwelcomedGraceMs: 1_000,
+  acceptConcurrency: 32,
+}
+
+const ACCEPT_RETRY: RetryPolicy = { initialMs: 10, maxMs: 1_000, factor: 2 }
+const REFUSAL_WINDOW_MS = 10_000
 
 export interface HubOptions {
   name: string
@@ -20,16 +50,21 @@ export interface HubOptions {
   /** Extra HOST:PORT entries for the ticket, such as a public address behind a port forward. */
   announce?: string[]
   logger?: Logger
+  limits?: Partial<HubLimits>
   transport?: Partial<TransportOptions>
+  /** Listeners to use instead of binding QUIC ones (tests inject faults this way). */
+  listeners?: LinkListener[]
   helloTimeoutMs?: number
   headerTimeoutMs?: number
   dialTimeoutMs?: number
 }
 
 export interface HubEvents {
-  peer_connected: [{ peer: string; peerId: string; address: string }]
+  peer_connected: [SessionPeer]
   peer_left: [{ peer: string; peerId: string; reason: string; lost: boolean }]
-  peer_refused: [{ peer: string; peerId: string; address: string; reason: string }]
+  peer_refused: [Refusal]
+  /** Refusals of one kind from one host that were counted, not reported one by one. */
+  refusals: [RefusalSummary]
   warning: [{ message: string; service?: ServiceName }]
 }
 
@@ -39,144 +74,207 @@ const DEFAULT_BINDS: HostPort[] = [
 ]
 
 /** A hub shares local TCP services with the peers that hold its ticket. */
-export class Hub extends EventEmitter<HubEvents> {
+export class Hub extends SafeEmitter<HubEvents> {
   readonly ticket: string
   readonly addresses: string[]
+  /** Addresses the ticket had no room for. */
+  readonly omittedAddresses: string[]
   readonly peerId: string
-  private readonly sessions = new Set<PeerSession>()
+  readonly limits: HubLimits
+  private readonly unwelcomed = new Set<PeerSession>()
+  private readonly peers = new Set<PeerSession>()
   private readonly openSockets = new Set<() => void>()
+  private readonly controller = new AbortController()
+  private readonly digest: RefusalDigest
+  private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
 
   private constructor(
     readonly name: string,
-    private readonly quicListeners: QuicListener[],
-    private readonly ctx: SessionContext,
+    private readonly linkListeners: LinkListener[],
+    options: HubOptions,
     private readonly log: Logger,
-    ticket: string,
-    addresses: string[],
-    peerId: string,
+    ticket: { text: string; addresses: string[]; omitted: string[] },
   ) {
-    super()
-    this.ticket = ticket
-    this.addresses = addresses
-    this.peerId = peerId
-  }
-
-  static async start(options: HubOptions): Promise<Hub> {
-    const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'hub' })
-    const explicit = options.binds !== undefined && options.binds.length > 0
-    const listeners: QuicListener[] = []
-    try {
-      for (const bind of explicit ? options.binds! : DEFAULT_BINDS) {
-        try {
-          listeners.push(await QuicListener.bind(options.identity, bind.host, bind.port, options.transport))
-        } catch (err) {
-          // With no explicit bind, a machine without IPv6 still gets a working IPv4 hub.
-          if (explicit || bind.family === 4) throw err
-          log.warn({ err: errorMessage(err) }, 'IPv6 is not available; sharing over IPv4 only')
-        }
-      }
-    } catch (err) {
-      for (const l of listeners) l.close()
-      throw err
-    }
-
-    const interfaces = networkInterfaces()
-    const bound = listeners.flatMap((l) => reachableAddresses({ host: l.host, port: l.port }, interfaces))
-    const addresses = [...new Set([...bound, ...(options.announce ?? [])])]
-    if (addresses.length === 0) {
-      for (const l of listeners) l.close()
-      throw new HiveError('ADDR_IN_USE', 'the hub is bound to no reachable address; pass --ipv4-addr or --announce')
-    }
-    const alpn = options.alpn ?? ALPNS.hivemind
-    const ticket = encodeTicket({
-      version: 1,
-      name: options.name,
-      alpn,
-      publicKey: options.identity.publicKey,
-      token: options.identity.token,
-      addresses,
-    })
-
-    let hub: Hub | undefined
-    const ctx: SessionContext = {
+    super(log)
+    this.ticket = ticket.text
+    this.addresses = ticket.addresses
+    this.omittedAddresses = ticket.omitted
+    this.peerId = options.identity.peerId
+    this.limits = { ...DEFAULT_HUB_LIMITS, ...options.limits }
+    this.digest = new RefusalDigest(
+      REFUSAL_WINDOW_MS,
+      (refusal) => this.notify('peer_refused', refusal),
+      (summary) => this.notify('refusals', summary),
+    )
+    this.ctx = {
       hubName: options.name,
-      alpn,
+      alpn: options.alpn ?? ALPNS.hivemind,
       token: options.identity.token,
       services: options.services,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
       dialTimeoutMs: options.dialTimeoutMs ?? 5_000,
       log: log.child({ component: 'forward' }),
-      warn: (message, service) => hub!.emit('warning', { message, service }),
+      warn: (message, service) => this.notify('warning', { message, service }),
       track: (release) => {
-        hub!.openSockets.add(release)
-        return () => hub!.openSockets.delete(release)
+        this.openSockets.add(release)
+        return () => this.openSockets.delete(release)
       },
+      admit: (session, peer) => this.admit(session, peer),
     }
-    hub = new Hub(options.name, listeners, ctx, log, ticket, addresses, options.identity.peerId)
-    for (const listener of listeners) void hub.acceptLoop(listener)
-    log.info({ addresses: listeners.map((l) => formatHostPort(l)) }, 'hub listening')
+  }
+
+  static async start(options: HubOptions): Promise<Hub> {
+    const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'hub' })
+    const limits = { ...DEFAULT_HUB_LIMITS, ...options.limits }
+    const listeners = options.listeners ?? (await bindQuic(options, limits, log))
+    const interfaces = networkInterfaces()
+    const bound = listeners.flatMap((l) => reachableAddresses({ host: l.host, port: l.port }, interfaces))
+    const { addresses, omitted } = chooseTicketAddresses(options.announce ?? [], bound)
+    if (addresses.length === 0) {
+      for (const l of listeners) l.close()
+      throw new HiveError('ADDR_IN_USE', 'the hub is bound to no reachable address; pass --ipv4-addr or --announce')
+    }
+    const text = encodeTicket({
+      version: 1,
+      name: options.name,
+      alpn: options.alpn ?? ALPNS.hivemind,
+      publicKey: options.identity.publicKey,
+      token: options.identity.token,
+      addresses,
+    })
+    const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted })
+    for (const listener of listeners) {
+      detach(
+        runAcceptors(listener, {
+          concurrency: limits.acceptConcurrency,
+          retry: ACCEPT_RETRY,
+          signal: hub.controller.signal,
+          onLink: (link) => hub.onLink(link),
+          onError: (err, retryInMs) => {
+            log.warn({ err: errorMessage(err), retryInMs }, 'accepting a connection failed')
+            hub.notify('warning', { message: `accepting a connection on ${formatHostPort(listener)} failed (${errorMessage(err)}); retrying in ${retryInMs} ms` })
+          },
+        }),
+        log,
+        'the accept loop',
+      )
+    }
+    log.info({ addresses: listeners.map((l) => formatHostPort(l)), limits }, 'hub listening')
     return hub
   }
 
-  private async acceptLoop(listener: QuicListener): Promise<void> {
-    while (!this.stopping) {
-      let connection
-      try {
-        connection = await listener.accept()
-      } catch {
-        if (this.stopping) return
-        continue
-      }
-      if (this.stopping) {
-        connection.close()
-        return
-      }
-      void this.runSession(new PeerSession(connection, this.ctx, this.log))
+  /** A new link: it waits among the unwelcomed, whose number is capped. */
+  private onLink(link: Link): void {
+    if (this.stopping) return link.close()
+    if (this.unwelcomed.size >= this.limits.maxUnwelcomed) {
+      const oldest = this.unwelcomed.values().next().value!
+      // A peer says hello right after its handshake: one that has had its chance gives way.
+      const victim = Date.now() - oldest.since >= this.limits.unwelcomedGraceMs ? oldest : null
+      const dropped = victim?.link ?? link
+      this.digest.refused({ kind: 'crowded', peer: 'unknown', peerId: dropped.remotePeerId, address: dropped.remoteAddress, reason: `more than ${this.limits.maxUnwelcomed} connections were waiting to say hello` })
+      if (!victim) return link.close()
+      this.unwelcomed.delete(victim)
+      victim.link.close()
     }
+    const session = new PeerSession(link, this.ctx, this.log)
+    this.unwelcomed.add(session)
+    detach(this.runSession(session), this.log, 'a peer session')
+  }
+
+  private admit(session: PeerSession, peer: SessionPeer): { code: string; message: string } | null {
+    if (this.stopping) return { code: 'full', message: 'the hub is stopping' }
+    for (const other of this.peers) {
+      // Only the holder of that key can present it: a new session of the same peer replaces the old one.
+      if (other.peer?.peerId === peer.peerId) {
+        this.peers.delete(other)
+        detach(other.close('replaced by a newer session of the same peer', 300, 'replaced'), this.log, 'closing a replaced session')
+      }
+    }
+    if (this.peers.size >= this.limits.maxPeers) return { code: 'full', message: `the hub already has ${this.limits.maxPeers} peers, as many as it takes` }
+    this.peers.add(session)
+    return null
   }
 
   private async runSession(session: PeerSession): Promise<void> {
-    const { connection } = session
-    this.sessions.add(session)
+    const { link } = session
     try {
       let peer
       try {
         peer = await session.handshake()
       } catch (err) {
-        const reason = errorMessage(err)
-        if (isHiveError(err, 'CONNECTION_LOST') || isHiveError(err, 'TIMEOUT')) {
-          // Gone before saying hello (a peer that rejected our key, a scanner): not a peer yet.
-          this.log.debug({ peerId: connection.remotePeerId, address: connection.remoteAddress, reason }, 'connection closed before hello')
-          return
-        }
-        const name = isHiveError(err) ? (err.details.peer ?? 'unknown') : 'unknown'
-        this.log.warn({ peer: name, peerId: connection.remotePeerId, address: connection.remoteAddress, reason }, 'peer refused')
-        this.emit('peer_refused', { peer: name, peerId: connection.remotePeerId, address: connection.remoteAddress, reason })
-        await session.close('refused', 500)
+        this.refused(session, err)
         return
+      } finally {
+        this.unwelcomed.delete(session)
       }
       this.log.info(peer, 'peer connected')
-      this.emit('peer_connected', peer)
+      this.notify('peer_connected', peer)
       const ended = await session.serve()
       if (this.stopping) return
       this.log.info({ ...peer, ...ended }, 'peer left')
-      this.emit('peer_left', { peer: peer.peer, peerId: peer.peerId, ...ended })
+      this.notify('peer_left', { peer: peer.peer, peerId: peer.peerId, ...ended })
     } finally {
-      connection.close()
-      this.sessions.delete(session)
+      this.peers.delete(session)
+      link.close()
     }
   }
 
+  private refused(session: PeerSession, err: unknown): void {
+    const { link } = session
+    const reason = errorMessage(err)
+    if (isHiveError(err, 'CONNECTION_LOST') || isHiveError(err, 'TIMEOUT')) {
+      // Gone before saying hello (a peer that rejected our key, a scanner, one evicted): not a peer yet.
+      this.log.debug({ peerId: link.remotePeerId, address: link.remoteAddress, reason }, 'connection closed before hello')
+      return
+    }
+    const kind: RefusalKind = isHiveError(err, 'TOKEN_REFUSED')
+      ? 'token'
+      : isHiveError(err, 'PROTOCOL_MISMATCH')
+        ? 'protocol'
+        : isHiveError(err, 'HUB_FULL')
+          ? 'full'
+          : 'violation'
+    const peer = isHiveError(err) ? (err.details.peer ?? 'unknown') : 'unknown'
+    this.log.warn({ peer, peerId: link.remotePeerId, address: link.remoteAddress, reason }, 'peer refused')
+    this.digest.refused({ kind, peer, peerId: link.remotePeerId, address: link.remoteAddress, reason })
+    detach(session.close('refused', 500), this.log, 'closing a refused session')
+  }
+
   /** Stops accepting, says `reason` to every peer, and closes. Safe to call twice. */
-  stop(reason = 'hub stopped'): Promise<void> {
+  stop(reason = 'hub stopped', code = 'stopped'): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info({ reason }, 'hub stopping')
-      await Promise.all([...this.sessions].map((s) => s.close(reason, 700)))
+      this.controller.abort()
+      for (const session of this.unwelcomed) session.link.close()
+      await Promise.all([...this.peers].map((s) => s.close(reason, 700, code)))
       for (const release of this.openSockets) release()
-      for (const listener of this.quicListeners) listener.close()
+      for (const listener of this.linkListeners) listener.close()
+      this.digest.flush()
     })()
     return this.stopping
   }
+}
+
+async function bindQuic(options: HubOptions, limits: HubLimits, log: Logger): Promise<LinkListener[]> {
+  const explicit = options.binds !== undefined && options.binds.length > 0
+  // The control stream is one of the streams a peer opens.
+  const transport = { maxConcurrentStreams: limits.maxStreamsPerPeer + 1, ...options.transport }
+  const listeners: LinkListener[] = []
+  try {
+    for (const bind of explicit ? options.binds! : DEFAULT_BINDS) {
+      try {
+        listeners.push(await QuicListener.bind(options.identity, bind.host, bind.port, transport))
+      } catch (err) {
+        // With no explicit bind, a machine without IPv6 still gets a working IPv4 hub.
+        if (explicit || bind.family === 4) throw err
+        log.warn({ err: errorMessage(err) }, 'IPv6 is not available; sharing over IPv4 only')
+      }
+    }
+  } catch (err) {
+    for (const l of listeners) l.close()
+    throw err
+  }
+  return listeners
 }

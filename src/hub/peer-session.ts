@@ -1,19 +1,25 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
-import { HiveError, errorMessage } from '../errors.js'
+import { detach } from '../background.js'
+import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
-import type { Hello } from '../protocol/control.js'
+import { CURRENT_VERSION, type Hello, type ProtocolVersion } from '../protocol/control.js'
 import { ControlChannel } from '../link/control-channel.js'
+import type { ByteStream, Link } from '../link/types.js'
 import { withDeadline } from '../deadline.js'
-import type { Link } from '../link/types.js'
-import { forwardStream, type ForwardContext } from './forward.js'
 import { printable } from '../printable.js'
+import { forwardStream, type ForwardContext, type StreamRegistry } from './forward.js'
 
 export interface SessionContext extends ForwardContext {
   hubName: string
   alpn: string
   token: Uint8Array
   helloTimeoutMs: number
+  /**
+   * Asked once the hello checks out, before the welcome: null to admit the peer, or why not
+   * (the hub is full). The hub may end an older session of the same peer here.
+   */
+  admit(session: PeerSession, peer: SessionPeer): { code: string; message: string } | null
 }
 
 export interface SessionPeer {
@@ -28,102 +34,152 @@ function tokenMatches(expected: Uint8Array, offered: string): boolean {
 }
 
 /**
- * One peer's connection, from hello to goodbye. No data stream is accepted until the
- * peer has proved the token on the control stream, which is the first stream it opens.
+ * One peer's link, from hello to goodbye. The first stream must be the control stream and
+ * carry a hello within the deadline; a data stream before the welcome ends the link at once,
+ * so a connection that has not proved the token cannot make the hub hold its data.
  */
 export class PeerSession {
   control: ControlChannel | null = null
   peer: SessionPeer | null = null
+  /** When the link was accepted: the oldest unwelcomed session is the first to go. */
+  readonly since = Date.now()
+  private welcomed = false
   private byeReason: string | null = null
+  private readonly streams = new Map<number, AbortController>()
 
   constructor(
-    readonly connection: Link,
+    readonly link: Link,
     private readonly ctx: SessionContext,
     private readonly log: Logger,
   ) {}
 
-  /** Runs the handshake; resolves with the peer's name, or throws why it was refused. */
+  /** Runs the handshake; resolves with the peer, or throws why it was refused. */
   async handshake(): Promise<SessionPeer> {
     const hello = await withDeadline(this.readHello(), this.ctx.helloTimeoutMs, 'the hello')
     const control = this.control!
-    const refusal = this.check(hello)
+    control.version = Math.min(hello.version, CURRENT_VERSION) as ProtocolVersion
+    const peer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress }
+    const refusal = this.check(hello) ?? this.ctx.admit(this, peer)
     if (refusal) {
-      await control.send({ type: 'refused', code: refusal.code, message: refusal.message }).catch(() => undefined)
-      await control.stream.finish()
-      throw new HiveError(refusal.code === 'token' ? 'TOKEN_REFUSED' : 'PROTOCOL_MISMATCH', refusal.message, { peer: hello.peer })
+      await this.refuse(refusal.code, refusal.message)
+      const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : 'HUB_FULL'
+      throw new HiveError(code, refusal.message, { peer: hello.peer, refusal: refusal.code })
     }
-    await control.send({ type: 'welcome', hub: this.ctx.hubName })
-    this.peer = { peer: hello.peer, peerId: this.connection.remotePeerId, address: this.connection.remoteAddress }
-    return this.peer
+    await control.send(control.version >= 2 ? { type: 'welcome', hub: this.ctx.hubName, version: control.version } : { type: 'welcome', hub: this.ctx.hubName })
+    this.welcomed = true
+    this.peer = peer
+    return peer
   }
 
   private async readHello(): Promise<Hello> {
-    const stream = await this.connection.acceptStream()
+    const stream = await this.link.acceptStream()
     const header = decodeHeader(await stream.readExactly(HEADER_LENGTH))
     if (!header.ok || header.target.kind !== 'control') {
       stream.reset()
       throw new HiveError('PROTOCOL_VIOLATION', 'the first stream is not a control stream')
     }
     this.control = new ControlChannel(stream)
-    const message = await this.control.next()
+    // From here on every stream is taken as it comes: before the welcome, one is a violation.
+    detach(this.acceptStreams(), this.log, 'accepting streams')
+    let message
+    try {
+      message = await this.control.next()
+    } catch (err) {
+      if (isHiveError(err, 'PROTOCOL_MISMATCH') && err.details.reason === 'version') {
+        await this.refuse('version', `this hub speaks hive protocol versions 1 to ${CURRENT_VERSION}; use a matching hive`)
+      }
+      throw err
+    }
     if (message?.type !== 'hello') throw new HiveError('PROTOCOL_VIOLATION', `expected a hello, got ${message?.type ?? 'end of stream'}`)
     return message
   }
 
-  private check(hello: Hello): { code: 'token' | 'alpn'; message: string } | null {
+  /** Refuses in words a version 1 peer reads: it knows only the codes token, alpn and version. */
+  private async refuse(code: string, message: string): Promise<void> {
+    const control = this.control!
+    const v1Code = code === 'token' || code === 'alpn' || code === 'version'
+    if (control.version >= 2 || v1Code) {
+      await control.send({ type: 'refused', code, message }).catch(() => undefined)
+      await control.stream.finish()
+    } else {
+      await control.bye(message)
+    }
+  }
+
+  private check(hello: Hello): { code: string; message: string } | null {
     if (!tokenMatches(this.ctx.token, hello.token)) {
       return { code: 'token', message: 'the access token is not valid for this hub (the ticket is old or was rotated)' }
     }
     if (hello.alpn !== this.ctx.alpn) {
-      return { code: 'alpn', message: `the hub speaks ${this.ctx.alpn}, the peer asked for ${hello.alpn}` }
+      return { code: 'alpn', message: `the hub speaks ${this.ctx.alpn}, the peer asked for ${printable(hello.alpn, 64)}` }
     }
     return null
   }
 
-  /** Accepts data streams until the connection ends; resolves with why it ended. */
-  async serve(): Promise<{ reason: string; lost: boolean }> {
-    const byeWatch = this.watchBye()
+  private async acceptStreams(): Promise<void> {
+    const registry: StreamRegistry = {
+      register: (id, controller) => {
+        this.streams.set(id, controller)
+        return () => this.streams.delete(id)
+      },
+      abortRemote: (id) => {
+        if (this.control && this.control.version >= 2) detach(this.control.send({ type: 'abort', stream: id }), this.log, 'sending an abort')
+      },
+    }
     for (;;) {
-      let stream
+      let stream: ByteStream
       try {
-        stream = await this.connection.acceptStream()
+        stream = await this.link.acceptStream()
       } catch {
-        break
+        return
       }
-      forwardStream(stream, this.ctx).then(
+      if (!this.welcomed) {
+        this.log.debug({ address: this.link.remoteAddress }, 'a data stream before the welcome: closing the link')
+        stream.reset()
+        this.link.close()
+        return
+      }
+      forwardStream(stream, this.ctx, registry).then(
         (outcome) => {
           if (outcome.kind === 'refused') this.log.debug({ peer: this.peer?.peer, reason: outcome.reason }, 'stream refused')
         },
         (err: unknown) => this.log.warn({ err: errorMessage(err) }, 'stream failed'),
       )
     }
-    await byeWatch
-    return this.byeReason !== null ? { reason: this.byeReason, lost: false } : { reason: 'connection lost', lost: true }
   }
 
-  private async watchBye(): Promise<void> {
+  /** Follows the control stream until the link ends; resolves with why it ended. */
+  async serve(): Promise<{ reason: string; lost: boolean }> {
+    let lostReason = 'connection lost'
     try {
       for (;;) {
         const message = await this.control!.next()
-        if (message === null) return
+        if (message === null) break
         if (message.type === 'bye') {
           this.byeReason = printable(message.reason)
-          // The peer is leaving: nothing more will come, so release the connection now.
-          this.connection.close()
-          return
+          // The peer is leaving: nothing more will come, so release the link now.
+          this.link.close()
+          break
         }
+        if (message.type === 'abort') this.streams.get(message.stream)?.abort()
       }
-    } catch {
-      // The connection went away; serve() reports it as lost.
+    } catch (err) {
+      // The link went away, or the peer broke the protocol: then the hub ends the link.
+      if (isHiveError(err, 'PROTOCOL_VIOLATION')) {
+        lostReason = errorMessage(err)
+        this.link.close()
+      }
     }
+    await this.link.closed
+    return this.byeReason !== null ? { reason: this.byeReason, lost: false } : { reason: lostReason, lost: true }
   }
 
   /** Tells the peer why we are closing, then gives the bye a moment to arrive. */
-  async close(reason: string, graceMs: number): Promise<void> {
-    if (this.control && !this.connection.isClosed) {
-      await withDeadline(this.control.bye(reason), graceMs, 'bye').catch(() => undefined)
-      await withDeadline(this.connection.closed, graceMs, 'peer close').catch(() => undefined)
+  async close(reason: string, graceMs: number, code?: string): Promise<void> {
+    if (this.control && !this.link.isClosed) {
+      await withDeadline(this.control.bye(reason, code), graceMs, 'bye').catch(() => undefined)
+      await withDeadline(this.link.closed, graceMs, 'peer close').catch(() => undefined)
     }
-    this.connection.close()
+    this.link.close()
   }
 }

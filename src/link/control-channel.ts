@@ -1,11 +1,16 @@
 import { HiveError } from '../errors.js'
-import { decodeControl, encodeControl, type ControlMessage } from '../protocol/control.js'
-import type { ByteStream } from './types.js'
+import { decodeControl, encodeControl, type ControlMessage, type ProtocolVersion } from '../protocol/control.js'
 import { printable } from '../printable.js'
+import type { ByteStream } from './types.js'
 
-/** Framed control messages over one QUIC stream, in either direction. */
+/**
+ * Framed control messages over one stream, in either direction. Until the handshake settles
+ * the version, it sends only what version 1 defines, since a version 1 peer reads strictly.
+ */
 export class ControlChannel {
   private buffered: Buffer = Buffer.alloc(0)
+  /** The version both sides speak, once hello and welcome have settled it. */
+  version: ProtocolVersion = 1
 
   constructor(readonly stream: ByteStream) {}
 
@@ -13,13 +18,17 @@ export class ControlChannel {
     return this.stream.write(encodeControl(message))
   }
 
-  /** The next message, or null when the other side finished the stream. */
+  /** The next message, or null when the other side finished the stream. Unknown types are skipped. */
   async next(): Promise<ControlMessage | null> {
     for (;;) {
       const decoded = decodeControl(this.buffered)
       if (decoded.ok) {
         this.buffered = decoded.rest
+        if (decoded.message === null) continue
         return decoded.message
+      }
+      if (decoded.reason === 'unsupported-version') {
+        throw new HiveError('PROTOCOL_MISMATCH', `the other side speaks hive protocol ${printable(decoded.detail, 40)}`, { reason: 'version' })
       }
       if (decoded.reason !== 'short') {
         throw new HiveError('PROTOCOL_VIOLATION', `bad control message (${decoded.reason}: ${printable(decoded.detail, 120)})`)
@@ -34,8 +43,9 @@ export class ControlChannel {
   }
 
   /** Says goodbye and finishes the stream; never throws, since the other side may be gone. */
-  async bye(reason: string): Promise<void> {
-    await this.send({ type: 'bye', reason }).catch(() => undefined)
+  async bye(reason: string, code?: string): Promise<void> {
+    const message: ControlMessage = this.version >= 2 && code ? { type: 'bye', reason, code } : { type: 'bye', reason }
+    await this.send(message).catch(() => undefined)
     await this.stream.finish()
   }
 }

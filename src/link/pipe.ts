@@ -17,6 +17,8 @@ export interface PipeOptions {
    * moment it resolves instead of one socket read later.
    */
   ready?: Promise<void>
+  /** Abandons the pipe from outside, as a reset: the other side asked for it (an abort message). */
+  signal?: AbortSignal
 }
 
 export interface PipeResult {
@@ -25,6 +27,12 @@ export interface PipeResult {
   received: number
   /** 'clean' when both sides finished with FIN, 'reset' when either side was abandoned. */
   outcome: 'clean' | 'reset'
+  /**
+   * The pipe was reset while a stream write was still pending: the other side was not taking
+   * data. A reset queued behind such a write cannot leave until it does, so the caller must
+   * tell the other side another way (an abort message on the control stream).
+   */
+  stuck: boolean
 }
 
 /**
@@ -45,6 +53,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
     let queue: Buffer[] = []
     let queued = 0
     let writing = false
+    let writePending = false
     let socketEnded = false
     let toStreamDone = false
     let toSocketDone = false
@@ -55,7 +64,8 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
       if (finished) return
       if (outcome === 'clean' && !(toStreamDone && toSocketDone && socket.destroyed)) return
       finished = true
-      resolve({ sent, received, outcome })
+      options.signal?.removeEventListener('abort', abandon)
+      resolve({ sent, received, outcome, stuck: outcome === 'reset' && writePending })
     }
 
     const abandon = (): void => {
@@ -72,12 +82,15 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
         queue = []
         queued = 0
         if (socket.isPaused() && !socketEnded) socket.resume()
+        writePending = true
         try {
           await stream.write(batch)
           sent += batch.length
         } catch {
+          writePending = false
           return abandon()
         }
+        writePending = false
       }
       writing = false
       if (socketEnded && !toStreamDone) {
@@ -117,6 +130,9 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
         socket.on('drain', settle)
         socket.on('close', settle)
       })
+
+    if (options.signal?.aborted) return abandon()
+    options.signal?.addEventListener('abort', abandon, { once: true })
 
     // A socket that died before the pipe began (a service that reset right after accepting)
     // has already emitted its 'close': nothing more will come, so the stream is reset now.

@@ -6,6 +6,11 @@
 
 /** One bidirectional byte stream: one forwarded TCP connection, or the control stream. */
 export interface ByteStream {
+  /**
+   * The stream's number, which both ends agree on: streams are numbered in the order the peer
+   * opens them, the control stream being 0. Control messages name a stream by it.
+   */
+  readonly id: number
   /** The next chunk, or null once the other side finished. Rejects with a HiveError on reset or loss. */
   read(): Promise<Buffer | null>
   /** Like read, taking at most `maxBytes`. */

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import type { Logger } from 'pino'
-import { HiveError, errorMessage } from '../errors.js'
+import { HiveError, errorMessage, isHiveError } from '../errors.js'
+import { CURRENT_VERSION, type ProtocolVersion } from '../protocol/control.js'
 import { parseHostPort } from '../protocol/address.js'
 import { encodeControlHeader } from '../protocol/header.js'
 import type { Ticket } from '../protocol/ticket.js'
@@ -69,19 +70,73 @@ function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`
 }
 
-/** Proves the token on a fresh control stream and waits for the hub's welcome. */
-export async function sayHello(connection: Link, ticket: Ticket, peerName: string, timeoutMs: number): Promise<ControlChannel> {
-  const stream = await connection.openStream()
-  await stream.write(encodeControlHeader())
-  const control = new ControlChannel(stream)
-  await control.send({ type: 'hello', version: 1, token: Buffer.from(ticket.token).toString('base64url'), peer: peerName, alpn: ticket.alpn })
-  const answer = await withDeadline(control.next(), timeoutMs, 'the hub\'s answer to hello').catch((err: unknown) => {
-    throw new HiveError('HUB_UNREACHABLE', `hub \`${ticket.name}\` did not answer: ${errorMessage(err)}`)
-  })
-  if (answer?.type === 'welcome') return control
-  if (answer?.type === 'refused') {
-    if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `hub \`${ticket.name}\` refused the access token: ${printable(answer.message)}`)
-    throw new HiveError('PROTOCOL_MISMATCH', `hub \`${ticket.name}\` refused the protocol: ${printable(answer.message)}`)
+/** Errors that mean "no answer", as opposed to an answer we can name. */
+function noAnswer(err: unknown): boolean {
+  return isHiveError(err, 'TIMEOUT') || isHiveError(err, 'CONNECTION_LOST') || isHiveError(err, 'STREAM_RESET') || isHiveError(err, 'STREAM_STOPPED')
+}
+
+/**
+ * Proves the token on a fresh control stream, in protocol `version`, and waits for the hub's
+ * welcome. A hub that answers with garbage broke the protocol (PROTOCOL_VIOLATION); only
+ * silence or a lost link means it could not be reached.
+ */
+export async function sayHello(link: Link, ticket: Ticket, peerName: string, timeoutMs: number, version: ProtocolVersion = CURRENT_VERSION): Promise<ControlChannel> {
+  const hub = `hub \`${ticket.name}\``
+  let answer
+  let control: ControlChannel
+  try {
+    const stream = await link.openStream()
+    await stream.write(encodeControlHeader())
+    control = new ControlChannel(stream)
+    await control.send({ type: 'hello', version, token: Buffer.from(ticket.token).toString('base64url'), peer: peerName, alpn: ticket.alpn })
+    answer = await withDeadline(control.next(), timeoutMs, "the hub's answer to hello")
+  } catch (err) {
+    if (noAnswer(err)) throw new HiveError('HUB_UNREACHABLE', `${hub} did not answer: ${errorMessage(err)}`)
+    if (isHiveError(err)) throw new HiveError(err.code, `${hub} broke the protocol: ${err.message}`, err.details)
+    throw err
   }
-  throw new HiveError('PROTOCOL_VIOLATION', `hub \`${ticket.name}\` answered the hello with ${answer?.type ?? 'nothing'}`)
+  if (answer?.type === 'welcome') {
+    control.version = Math.min(version, answer.version ?? 1) as ProtocolVersion
+    return control
+  }
+  if (answer?.type === 'refused') {
+    const message = printable(answer.message)
+    if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `${hub} refused the access token: ${message}`)
+    if (answer.code === 'full') throw new HiveError('HUB_FULL', `${hub} refused to take another peer: ${message}`)
+    if (answer.code === 'version') throw new HiveError('PROTOCOL_MISMATCH', `${hub} speaks another version of the protocol: ${message}`, { reason: 'version' })
+    throw new HiveError('PROTOCOL_MISMATCH', `${hub} refused the protocol: ${message}`)
+  }
+  if (answer?.type === 'bye') {
+    // A version 1 hub says a bare bye to a hello it cannot read, such as a version 2 hello.
+    throw new HiveError('PROTOCOL_MISMATCH', `${hub} ended the session at once: ${printable(answer.reason)}`, { reason: 'bye' })
+  }
+  throw new HiveError('PROTOCOL_VIOLATION', `${hub} answered the hello with ${answer === null ? 'the end of the stream' : answer.type}`)
+}
+
+/**
+ * Dials the hub and says hello in the newest protocol version; a hub that cannot read it (a
+ * version 1 hub answers with a bye) gets a second link and a version 1 hello.
+ */
+export async function connectHub(
+  dialer: QuicDialer,
+  ticket: Ticket,
+  peerName: string,
+  timeoutMs: number,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<{ link: Link; control: ControlChannel }> {
+  const deadline = Date.now() + timeoutMs
+  const left = (): number => Math.max(1000, deadline - Date.now())
+  for (const version of [CURRENT_VERSION, 1] as const) {
+    const link = await dialHub(dialer, ticket, left(), log, signal)
+    try {
+      return { link, control: await sayHello(link, ticket, peerName, left(), version) }
+    } catch (err) {
+      link.close()
+      const older = isHiveError(err, 'PROTOCOL_MISMATCH') && (err.details.reason === 'bye' || err.details.reason === 'version')
+      if (version === 1 || !older) throw err
+      log.info({ err: errorMessage(err) }, 'the hub does not speak protocol version 2; saying hello in version 1')
+    }
+  }
+  throw new HiveError('INTERNAL', 'unreachable')
 }

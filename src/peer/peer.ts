@@ -1,21 +1,16 @@
-import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { pino, type Logger } from 'pino'
-import { HiveError, errorMessage } from '../errors.js'
+import { detach } from '../background.js'
+import { ephemeralIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
-import { decodeAck, encodeDataHeader } from '../protocol/header.js'
 import { SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
-import { ControlChannel } from '../link/control-channel.js'
-import { withDeadline } from '../deadline.js'
-import { ephemeralIdentity } from '../identity/identity.js'
-import type { Link } from '../link/types.js'
+import { SafeEmitter } from '../safe-emitter.js'
 import { QuicDialer, type TransportOptions } from '../transport/index.js'
-import { pipe } from '../link/pipe.js'
-import { dialHub, sayHello } from './connect.js'
+import { connectHub } from './connect.js'
+import { HubSession, type SessionEnd } from './hub-session.js'
 import { listenLocal, type LocalListener } from './listeners.js'
-import { SpareStream } from './spare-stream.js'
-import { printable } from '../printable.js'
+import { PendingSockets } from './pending-sockets.js'
 
 export interface PeerOptions {
   name: string
@@ -30,157 +25,108 @@ export interface PeerOptions {
   signal?: AbortSignal
 }
 
-/** Why a peer's session ended: the hub said goodbye, the hub vanished, or we left. */
-export type PeerEnd = { code: 'HUB_STOPPED'; reason: string } | { code: 'HUB_LOST'; reason: string } | { code: 'LEFT'; reason: string }
+/** Why a peer stopped: the hub said goodbye, the hub vanished, or we left. */
+export type PeerEnd = SessionEnd | { code: 'LEFT'; reason: string }
 
 export interface PeerEvents {
   warning: [{ message: string; service?: ServiceName }]
 }
 
-/** A peer exposes a hub's services on local ports. */
-export class Peer extends EventEmitter<PeerEvents> {
+/** Connections that may wait for the link while the peer joins, and for how long. */
+const MAX_PENDING = 256
+const MAX_PENDING_WAIT_MS = 30_000
+
+/**
+ * A peer exposes a hub's services on local ports. The listeners live as long as the peer;
+ * the session with the hub beneath them is a part of its own. Connections that arrive
+ * before the session is up wait for it instead of being reset.
+ */
+export class Peer extends SafeEmitter<PeerEvents> {
   readonly ended: Promise<PeerEnd>
-  private readonly sockets = new Set<Socket>()
-  private leaving: Promise<void> | null = null
   private resolveEnded!: (end: PeerEnd) => void
-  private readonly spare: SpareStream
+  private readonly sockets = new Set<Socket>()
+  private readonly pending = new PendingSockets(MAX_PENDING, MAX_PENDING_WAIT_MS)
+  private readonly localListeners: LocalListener[] = []
+  private session: HubSession | null = null
+  private dialer: QuicDialer | null = null
+  private leaving: Promise<void> | null = null
 
   private constructor(
     readonly ticket: Ticket,
-    readonly services: Partial<Record<ServiceName, HostPort>>,
-    readonly hubAddress: string,
-    private readonly connection: Link,
-    private readonly control: ControlChannel,
-    private readonly localListeners: LocalListener[],
-    private readonly dialer: QuicDialer,
     private readonly log: Logger,
   ) {
-    super()
+    super(log)
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
-    this.spare = new SpareStream(connection)
-    this.spare.prime()
+  }
+
+  /** Where each service is exposed, once joined. */
+  get services(): Partial<Record<ServiceName, HostPort>> {
+    return Object.fromEntries(this.localListeners.map((l) => [l.service, l.address]))
+  }
+
+  get hubAddress(): string {
+    return this.session?.link.remoteAddress ?? ''
   }
 
   static async join(options: PeerOptions): Promise<Peer> {
     const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'peer' })
-    const timeoutMs = options.connectTimeoutMs ?? 10_000
-    const handlers = new Map<ServiceName, (socket: Socket) => void>()
-    const listeners: LocalListener[] = []
-    let dialer: QuicDialer | undefined
-    let connection: Link | undefined
+    const peer = new Peer(options.ticket, log)
     try {
       // Bind first: a busy local port is the user's to fix, and should not cost a hub round trip.
       for (const service of SERVICES) {
         const at = options.listen[service]
         if (!at) continue
         const option = options.listenOptionNames?.[service] ?? service
-        listeners.push(
-          await listenLocal(service, at, option, (socket) => {
-            const handle = handlers.get(service)
-            if (handle) handle(socket)
-            else socket.destroy()
-          }),
-        )
+        peer.localListeners.push(await listenLocal(service, at, option, (socket) => peer.accept(service, socket)))
       }
-      dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
-      const started = Date.now()
-      connection = await dialHub(dialer, options.ticket, timeoutMs, log, options.signal)
-      const control = await sayHello(connection, options.ticket, options.name, Math.max(1000, timeoutMs - (Date.now() - started)))
-      const services = Object.fromEntries(listeners.map((l) => [l.service, l.address]))
-      const peer = new Peer(options.ticket, services, connection.remoteAddress, connection, control, listeners, dialer, log)
-      for (const l of listeners) handlers.set(l.service, (socket) => void peer.forward(l.service, socket))
-      void peer.watch()
-      log.info({ hub: options.ticket.name, peerId: connection.remotePeerId, address: connection.remoteAddress }, 'joined')
+      peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
+      const { link, control } = await connectHub(peer.dialer, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
+      peer.begin(new HubSession(link, control, log))
+      log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
       return peer
     } catch (err) {
-      connection?.close()
-      dialer?.close()
-      for (const l of listeners) l.server.close()
+      peer.release()
       throw err
     }
   }
 
-  /**
-   * One local TCP connection: take a stream at once and write the header. The client is
-   * read while the hub dials its service, but nothing goes out until the hub's ACK.
-   */
-  private async forward(service: ServiceName, socket: Socket): Promise<void> {
-    if (this.leaving) return void socket.resetAndDestroy()
-    this.sockets.add(socket)
-    socket.on('error', () => undefined)
-    socket.once('close', () => this.sockets.delete(socket))
-    let stream
-    let answer: Promise<Buffer>
-    try {
-      stream = await this.spare.take()
-      // The read is posted before the header goes out, so the ACK is not waiting on a thread hop.
-      // The hub answers within its own 5 s dial deadline; allow for the round trip.
-      answer = withDeadline(stream.readExactly(1), 15_000, `the hub's answer for ${service}`)
-      answer.catch(() => undefined)
-      await stream.write(encodeDataHeader(service))
-    } catch (err) {
-      stream?.reset()
-      socket.resetAndDestroy()
-      this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
-      return
-    }
-    if (socket.destroyed) return stream.reset()
-    const accepted = answer.then(
-      (byte) => {
-        const ack = decodeAck(byte)
-        if (ack.ok && ack.accepted) return
-        const message = ack.ok ? `the hub could not reach its ${service} service` : `the hub sent a bad answer for ${service} (${ack.reason})`
-        this.log.warn({ service }, message)
-        this.emit('warning', { message, service })
-        throw new HiveError('STREAM_RESET', message)
-      },
-      (err: unknown) => {
-        this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
-        throw err
-      },
+  private begin(session: HubSession): void {
+    this.session = session
+    session.on('refused', ({ service, message }) => this.notify('warning', { message, service }))
+    detach(
+      session.ended.then((end) => {
+        if (this.leaving) return
+        this.release()
+        this.resolveEnded(end)
+      }),
+      this.log,
+      'watching the hub session',
     )
-    // A refusal or a failed answer resets both the stream and the client connection.
-    const result = await pipe(socket, stream, { ready: accepted })
-    this.log.debug({ service, ...result }, 'stream closed')
+    this.pending.release((service, socket) => this.accept(service, socket))
   }
 
-  /** Waits for the hub's bye or for the connection to vanish. */
-  private async watch(): Promise<void> {
-    let end: PeerEnd | null = null
-    try {
-      for (;;) {
-        const message = await this.control.next()
-        if (message === null) break
-        if (message.type === 'bye') {
-          end = { code: 'HUB_STOPPED', reason: printable(message.reason) }
-          break
-        }
-      }
-    } catch {
-      // Connection gone: reported below as lost, unless we were leaving.
-    }
-    if (!end) {
-      await this.connection.closed
-      end = { code: 'HUB_LOST', reason: 'hub lost: no goodbye, and the connection timed out' }
-    }
-    if (this.leaving) return
-    this.release()
-    this.resolveEnded(end)
+  /** A local connection: forwarded now if the session is up, held until it is otherwise. */
+  private accept(service: ServiceName, socket: Socket): void {
+    if (this.leaving) return void socket.resetAndDestroy()
+    if (!this.session) return this.pending.hold(service, socket)
+    this.sockets.add(socket)
+    socket.once('close', () => this.sockets.delete(socket))
+    detach(this.session.forward(service, socket), this.log, 'forwarding a connection')
   }
 
   private release(): void {
     for (const l of this.localListeners) l.server.close()
+    this.pending.clear()
     for (const socket of this.sockets) socket.resetAndDestroy()
-    this.connection.close()
-    this.dialer.close()
+    this.session?.close()
+    this.dialer?.close()
   }
 
   /** Says goodbye to the hub and closes everything; resolves within about a second. */
   leave(reason = 'peer left'): Promise<void> {
     this.leaving ??= (async () => {
       for (const l of this.localListeners) l.server.close()
-      await withDeadline(this.control.bye(reason), 700, 'bye').catch(() => undefined)
-      await withDeadline(this.connection.closed, 700, 'hub close').catch(() => undefined)
+      await this.session?.leave(reason)
       this.release()
       this.resolveEnded({ code: 'LEFT', reason })
     })()

@@ -18,7 +18,9 @@ export const TICKET_VERSION = 1
 const CHECKSUM_BYTES = 4
 const ED25519_PUBLIC_KEY_BYTES = 32
 export const MIN_TOKEN_BYTES = 16
-const MAX_ADDRESSES = 32
+export const MAX_ADDRESSES = 32
+/** Each address is a u8-length field. */
+export const MAX_ADDRESS_BYTES = 255
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')
 
@@ -29,12 +31,26 @@ export const TicketSchema = z.strictObject({
   publicKey: bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'the hub key is not 32 bytes'),
   token: bytes.refine((t) => t.length >= MIN_TOKEN_BYTES && t.length <= 64, 'the access token must be 16 to 64 bytes'),
   addresses: z
-    .array(z.string().refine((a) => parseHostPort(a).ok, 'an address is not HOST:PORT'))
+    .array(
+      z
+        .string()
+        .refine((a) => Buffer.byteLength(a) <= MAX_ADDRESS_BYTES, `an address is longer than ${MAX_ADDRESS_BYTES} bytes`)
+        .refine((a) => parseHostPort(a).ok, 'an address is not HOST:PORT'),
+    )
     .min(1, 'the ticket lists no address')
     .max(MAX_ADDRESSES, `the ticket lists more than ${MAX_ADDRESSES} addresses`),
 })
 export type TicketFields = z.infer<typeof TicketSchema>
 export type Ticket = TicketFields & { peerId: string }
+
+/**
+ * What fits in a ticket: announced addresses first (the operator chose them), then the bound
+ * ones, without repeats, up to MAX_ADDRESSES. The rest are returned so the caller can say so.
+ */
+export function chooseTicketAddresses(announced: string[], bound: string[]): { addresses: string[]; omitted: string[] } {
+  const all = [...new Set([...announced, ...bound])]
+  return { addresses: all.slice(0, MAX_ADDRESSES), omitted: all.slice(MAX_ADDRESSES) }
+}
 
 function checksum(body: Uint8Array): Buffer {
   return createHash('sha256').update(body).digest().subarray(0, CHECKSUM_BYTES)

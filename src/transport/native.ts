@@ -25,6 +25,8 @@ export interface NativeConfigOptions {
 }
 
 export interface NativeStream {
+  /** The stream's index among the opener's bidirectional streams; throws while a write is pending. */
+  id(): string
   read(maxBytes: number): Promise<Uint8Array | null>
   write(data: Uint8Array): Promise<void>
   finishWrite(): Promise<void>

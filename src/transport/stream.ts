@@ -29,7 +29,18 @@ export class QuicStream implements ByteStream {
   private writeClosed = false
   private readClosed = false
 
-  constructor(private readonly native: NativeStream) {}
+  readonly id: number
+
+  /** Built right after the stream is opened or accepted, before any write could hold its lock. */
+  constructor(private readonly native: NativeStream) {
+    let id = -1
+    try {
+      id = Number(native.id())
+    } catch {
+      // Only a pending write makes id() fail, and a new stream has none.
+    }
+    this.id = id
+  }
 
   /** The next chunk, or null at FIN. Read size grows under bulk load and shrinks when idle. */
   async read(): Promise<Buffer | null> {

@@ -4,7 +4,7 @@ import type { ByteStream, Link } from '../../src/link/types.js'
 import { dialHub } from '../../src/peer/connect.js'
 import { encodeControlHeader } from '../../src/protocol/header.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
-import { QuicDialer } from '../../src/transport/index.js'
+import { QuicDialer, type EndpointIdentity } from '../../src/transport/index.js'
 
 /** A control frame with any JSON body at all, valid or not: a u16 length, then the bytes. */
 export function rawFrame(body: unknown): Buffer {
@@ -28,8 +28,8 @@ export interface RawPeer {
  * then sends whatever a test wants, so the hub's handling of hostile input is tested through
  * the real transport.
  */
-export async function rawPeer(ticket: string): Promise<RawPeer> {
-  const dialer = await QuicDialer.create(await ephemeralIdentity())
+export async function rawPeer(ticket: string, identity?: EndpointIdentity): Promise<RawPeer> {
+  const dialer = await QuicDialer.create(identity ?? (await ephemeralIdentity()))
   const link = await dialHub(dialer, decodeTicket(ticket), 5000, pino({ level: 'silent' }))
   const control = await link.openStream()
   await control.write(encodeControlHeader())
@@ -42,6 +42,19 @@ export async function rawPeer(ticket: string): Promise<RawPeer> {
       dialer.close()
     },
   }
+}
+
+/** Reads one control frame and parses its JSON; null at the end of the stream. */
+export async function readFrame(stream: ByteStream): Promise<Record<string, unknown> | null> {
+  const head = await stream.readExactly(2)
+  if (head.length < 2) return null
+  const body = await stream.readExactly(head.readUInt16BE(0))
+  return JSON.parse(body.toString('utf8')) as Record<string, unknown>
+}
+
+/** A valid hello for `ticket`, in `version`. */
+export function helloFor(ticket: string, peer = 'raw-peer', version = 2): Record<string, unknown> {
+  return { type: 'hello', version, token: ticketToken(ticket), peer, alpn: 'HIVEMIND/1.0.0' }
 }
 
 /** The token of a ticket, as a hello carries it. */

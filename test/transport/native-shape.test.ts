@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import { loadNative } from '../../src/transport/native.js'
+import { loadNative, type NativeConfigOptions } from '../../src/transport/native.js'
 
 /** Pins the private napi interface hive depends on, against the versions installed. */
 describe('native layer', () => {
@@ -13,14 +14,30 @@ describe('native layer', () => {
   })
 
   it('exposes the classes and members the adapter types', async () => {
-    const native = await loadNative()
-    for (const name of ['QuinnConfig', 'Server', 'Client'] as const) expect(typeof native[name]).toBe('function')
-    expect(Object.getOwnPropertyNames(native.Server.prototype)).toEqual(expect.arrayContaining(['port', 'inboundConnection', 'abort']))
-    expect(Object.getOwnPropertyNames(native.Client.prototype)).toEqual(expect.arrayContaining(['outboundConnection', 'abort']))
+    const native = (await loadNative()) as unknown as Record<string, { prototype: object }>
+    const members = (name: string): string[] => Object.getOwnPropertyNames(native[name]!.prototype)
+    expect(members('Server')).toEqual(expect.arrayContaining(['port', 'inboundConnection', 'abort']))
+    expect(members('Client')).toEqual(expect.arrayContaining(['outboundConnection', 'abort']))
+    expect(members('Connection')).toEqual(expect.arrayContaining(['outboundStream', 'inboundStream', 'remoteMultiaddr', 'closed', 'abort']))
+    expect(members('Stream')).toEqual(expect.arrayContaining(['id', 'read', 'write', 'finishWrite', 'resetWrite', 'stopRead']))
   })
 
-  it('requires shutdownTimeout, as native 2.1.4 does', async () => {
+  it('requires shutdownTimeout, as native 2.1.4 does, and takes the config the adapter builds', async () => {
     const native = await loadNative()
-    expect(() => new native.QuinnConfig({} as never)).toThrow(/Missing field/)
+    const config: NativeConfigOptions = {
+      privateKeyProto: privateKeyToProtobuf(await generateKeyPair('Ed25519')),
+      handshakeTimeout: 5000,
+      maxIdleTimeout: 8000,
+      keepAliveInterval: 2000,
+      maxConcurrentStreamLimit: 16,
+      maxStreamData: 1_000_000,
+      maxConnectionData: 4_000_000,
+      receiveBufferSize: 1_000_000,
+      sendBufferSize: 1_000_000,
+      shutdownTimeout: 500,
+    }
+    expect(() => new native.QuinnConfig(config)).not.toThrow()
+    const { shutdownTimeout: _dropped, ...withoutShutdown } = config
+    expect(() => new native.QuinnConfig(withoutShutdown as NativeConfigOptions)).toThrow(/Missing field `shutdownTimeout`/)
   })
 })

@@ -14,9 +14,14 @@ const hello: ControlMessage = { type: 'hello', version: 1, token: 'A'.repeat(43)
 describe('control frames', () => {
   it.each<ControlMessage>([
     hello,
+    { ...hello, version: 2 },
     { type: 'welcome', hub: 'my-hub' },
+    { type: 'welcome', hub: 'my-hub', version: 2 },
     { type: 'refused', code: 'token', message: 'no' },
+    { type: 'refused', code: 'full', message: 'the hub has 32 peers' },
     { type: 'bye', reason: 'hub stopped' },
+    { type: 'bye', reason: 'hub stopped', code: 'stopped' },
+    { type: 'abort', stream: 7 },
   ])('round-trips $type', (message) => {
     const decoded = decodeControl(encodeControl(message))
     expect(decoded).toEqual({ ok: true, message, rest: Buffer.alloc(0) })
@@ -44,14 +49,25 @@ describe('control frames', () => {
   it.each([
     ['not JSON', frame('{nope'), 'bad-json'],
     ['invalid UTF-8', frame(Buffer.of(0x22, 0xff, 0x22)), 'bad-json'],
-    ['an unknown type', frame('{"type":"launch"}'), 'bad-message'],
-    ['an extra field', frame(JSON.stringify({ type: 'bye', reason: 'x', extra: 1 })), 'bad-message'],
+    ['a JSON array', frame('[1,2]'), 'bad-message'],
+    ['no type', frame('{"kind":"hello"}'), 'bad-message'],
     ['an oversized field', frame(JSON.stringify({ type: 'bye', reason: 'x'.repeat(300) })), 'bad-message'],
     ['a short token', frame(JSON.stringify({ ...hello, token: 'short' })), 'bad-message'],
     ['a bad peer name', frame(JSON.stringify({ ...hello, peer: 'a b' })), 'bad-message'],
-    ['a wrong version', frame(JSON.stringify({ ...hello, version: 2 })), 'bad-message'],
+    ['a bad refusal code', frame(JSON.stringify({ type: 'refused', code: 'NO WAY', message: '' })), 'bad-message'],
+    ['an abort of the control stream', frame(JSON.stringify({ type: 'abort', stream: 0 })), 'bad-message'],
+    ['a hello in version 3', frame(JSON.stringify({ ...hello, version: 3 })), 'unsupported-version'],
+    ['a hello without a version', frame(JSON.stringify({ type: 'hello', token: hello.token })), 'unsupported-version'],
   ])('rejects %s', (_name, bytes, reason) => {
     expect(decodeControl(bytes)).toMatchObject({ ok: false, reason })
+  })
+
+  it('skips a message of an unknown type, and ignores unknown fields (version 2 reads leniently)', () => {
+    const unknown = decodeControl(Buffer.concat([frame('{"type":"launch","x":1}'), frame('{"type":"bye","reason":"r"}')]))
+    expect(unknown).toMatchObject({ ok: true, message: null })
+    const next = decodeControl(unknown.ok ? unknown.rest : Buffer.alloc(0))
+    expect(next).toMatchObject({ ok: true, message: { type: 'bye', reason: 'r' } })
+    expect(decodeControl(frame(JSON.stringify({ type: 'bye', reason: 'x', later: { field: true } })))).toMatchObject({ ok: true, message: { type: 'bye', reason: 'x' } })
   })
 
   it('refuses to encode an invalid message', () => {

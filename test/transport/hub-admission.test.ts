@@ -1,0 +1,177 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Hub, type HubOptions } from '../../src/hub/hub.js'
+import { ephemeralIdentity } from '../../src/identity/identity.js'
+import type { Link, LinkListener } from '../../src/link/types.js'
+import { encodeDataHeader } from '../../src/protocol/header.js'
+import { QuicDialer, QuicListener } from '../../src/transport/index.js'
+import { dialHub } from '../../src/peer/connect.js'
+import { decodeTicket } from '../../src/protocol/ticket.js'
+import { pino } from 'pino'
+import { helloFor, rawFrame, rawPeer, readFrame, type RawPeer } from '../helpers/raw-peer.js'
+import { startPageServer } from '../helpers/services.js'
+
+/** Who gets in, and in which words they are turned away: the hub's handshake, over real QUIC. */
+const hubs: Hub[] = []
+const peers: RawPeer[] = []
+let page: Awaited<ReturnType<typeof startPageServer>> | undefined
+
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close()
+  await Promise.all(hubs.splice(0).map((h) => h.stop()))
+  await page?.close()
+  page = undefined
+})
+
+async function hub(options: Partial<HubOptions> = {}): Promise<Hub> {
+  page ??= await startPageServer()
+  const h = await Hub.start({
+    name: 'adm-hub',
+    services: { frontend: { host: '127.0.0.1', port: page.port, family: 4 } },
+    identity: await ephemeralIdentity(),
+    binds: [{ host: '127.0.0.1', port: 0, family: 4 }],
+    helloTimeoutMs: 2000,
+    ...options,
+  })
+  hubs.push(h)
+  return h
+}
+
+/** A link that completes the QUIC handshake and then says nothing at all. */
+async function dialOnly(h: Hub): Promise<Link> {
+  const dialer = await QuicDialer.create(await ephemeralIdentity())
+  const link = await dialHub(dialer, decodeTicket(h.ticket), 5000, pino({ level: 'silent' }))
+  peers.push({ link, control: null as never, send: () => Promise.resolve(), close: () => (link.close(), dialer.close()) })
+  return link
+}
+
+async function peer(h: Hub): Promise<RawPeer> {
+  const p = await rawPeer(h.ticket)
+  peers.push(p)
+  return p
+}
+
+describe('protocol versions', () => {
+  it('welcomes a version 1 peer with exactly the fields version 1 defines, since it reads strictly', async () => {
+    const h = await hub()
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket, 'old-peer', 1)))
+    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub' })
+  })
+
+  it('welcomes a version 2 peer and confirms the version', async () => {
+    const h = await hub()
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket, 'new-peer', 2)))
+    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub', version: 2 })
+  })
+
+  it('answers a hello in a version it does not speak with refused{code: "version"}, as PROTOCOL.md promises', async () => {
+    const h = await hub()
+    const p = await peer(h)
+    await p.send(rawFrame({ ...helloFor(h.ticket), version: 3, shiny: 'new field' }))
+    expect(await readFrame(p.control)).toMatchObject({ type: 'refused', code: 'version', message: expect.stringMatching(/versions 1 to 2/) })
+    await p.link.closed
+  })
+})
+
+describe('admission', () => {
+  it('refuses a peer beyond --max-peers with refused{code: "full"}, and lets one in once a place is free', async () => {
+    const h = await hub({ limits: { maxPeers: 2 } })
+    const welcomed = async (name: string): Promise<RawPeer> => {
+      const p = await peer(h)
+      await p.send(rawFrame(helloFor(h.ticket, name)))
+      expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
+      return p
+    }
+    const first = await welcomed('one')
+    await welcomed('two')
+    const third = await peer(h)
+    await third.send(rawFrame(helloFor(h.ticket, 'three')))
+    expect(await readFrame(third.control)).toMatchObject({ type: 'refused', code: 'full', message: expect.stringMatching(/already has 2 peers/) })
+    first.close()
+    await expect.poll(async () => {
+      const p = await peer(h)
+      await p.send(rawFrame(helloFor(h.ticket, 'four')))
+      return (await readFrame(p.control))?.type
+    }).toBe('welcome')
+  })
+
+  it('a new session of the same peer key replaces the old one, which is told why', async () => {
+    const h = await hub()
+    const identity = await ephemeralIdentity()
+    const first = await rawPeer(h.ticket, identity)
+    const second = await rawPeer(h.ticket, identity)
+    peers.push(first, second)
+    await first.send(rawFrame(helloFor(h.ticket, 'laptop')))
+    expect(await readFrame(first.control)).toMatchObject({ type: 'welcome' })
+    await second.send(rawFrame(helloFor(h.ticket, 'laptop')))
+    expect(await readFrame(second.control)).toMatchObject({ type: 'welcome' })
+    expect(await readFrame(first.control)).toMatchObject({ type: 'bye', code: 'replaced' })
+  })
+
+  it('a data stream before the welcome ends the link: an unwelcomed link cannot make the hub hold data', async () => {
+    const h = await hub()
+    const p = await peer(h)
+    const before = page!.connections()
+    const data = await p.link.openStream()
+    await data.write(encodeDataHeader('frontend'))
+    await data.write(Buffer.alloc(256 * 1024)).catch(() => undefined)
+    await p.link.closed
+    expect(page!.connections()).toBe(before)
+  })
+
+  it('caps links that have not said hello: beyond the cap a new one is closed, or the oldest gives way after its grace', async () => {
+    const h = await hub({ limits: { maxUnwelcomed: 3, unwelcomedGraceMs: 500 } })
+    const silent = [await dialOnly(h), await dialOnly(h), await dialOnly(h)]
+    // The cap is full of fresh links: the next is closed at once.
+    const fourth = await dialOnly(h)
+    await fourth.closed
+    for (const s of silent) expect(s.isClosed).toBe(false)
+    // Once the oldest has had its grace, a newcomer takes its place and can join.
+    await new Promise((r) => setTimeout(r, 600))
+    const late = await peer(h)
+    await late.send(rawFrame(helloFor(h.ticket, 'late')))
+    expect(await readFrame(late.control)).toMatchObject({ type: 'welcome' })
+    await silent[0]!.closed
+  })
+})
+
+describe('failures inside the hub do not end it', () => {
+  it('a listener of hub events that throws is logged, and the peer is served', async () => {
+    const h = await hub()
+    h.on('peer_connected', () => {
+      throw new Error('a listener bug')
+    })
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket)))
+    expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
+    const stream = await p.link.openStream()
+    await stream.write(encodeDataHeader('frontend'))
+    expect(await stream.readExactly(1)).toEqual(Buffer.of(0xff))
+  })
+
+  it('failed accepts are reported and retried with a pause, and the hub keeps accepting', async () => {
+    const identity = await ephemeralIdentity()
+    const real = await QuicListener.bind(identity, '127.0.0.1', 0)
+    let failures = 0
+    // A listener whose accept fails a few times, as a transport error would, then works.
+    const flaky: LinkListener = {
+      host: real.host,
+      port: real.port,
+      close: () => real.close(),
+      accept(): Promise<Link> {
+        if (failures === 5) return real.accept()
+        failures++
+        return Promise.reject(new Error('accept failed'))
+      },
+    }
+    const warnings: string[] = []
+    const h = await hub({ listeners: [flaky], identity, limits: { acceptConcurrency: 1 } })
+    h.on('warning', (w) => warnings.push(w.message))
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket)))
+    expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
+    expect(failures).toBe(5)
+    expect(warnings.some((w) => /accepting a connection on 127\.0\.0\.1:\d+ failed \(accept failed\); retrying in \d+ ms/.test(w))).toBe(true)
+  })
+})
