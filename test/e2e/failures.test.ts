@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
-import { decodeTicket, encodeTicket } from '../../src/protocol/ticket.js'
 import { httpGet } from '../helpers/clients.js'
 import { killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
 import { startPageServer } from '../helpers/services.js'
+import { resign } from '../helpers/tickets.js'
 
 let page: Awaited<ReturnType<typeof startPageServer>>
 
@@ -29,11 +29,6 @@ async function failingJoin(ticket: string, extra: string[] = [], env: NodeJS.Pro
   const lines = peer.stderr.trim().split('\n')
   expect(peer.stderr).not.toMatch(/\n\s+at /)
   return { status, stderr: lines[lines.length - 1]!, peer }
-}
-
-function resign(ticket: string, change: Partial<Parameters<typeof encodeTicket>[0]>): string {
-  const { peerId: _peerId, ...fields } = decodeTicket(ticket)
-  return encodeTicket({ ...fields, ...change })
 }
 
 function freeUdpPort(): Promise<number> {

@@ -29,8 +29,8 @@ export function httpRequest(port: number, method: string, path: string, body?: B
   })
 }
 
-/** Streams a GET body through sha256 without keeping it, with its throughput. */
-export function httpDownloadSha(port: number, path: string): Promise<{ sha: string; size: number; mbps: number }> {
+/** Streams a GET body through sha256 without keeping it, with its throughput; rejects if the body is cut short. */
+export function httpDownloadSha(port: number, path: string, onProgress?: (bytes: number) => void): Promise<{ sha: string; size: number; mbps: number }> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, agent: noKeepAlive }, (res) => {
@@ -39,7 +39,9 @@ export function httpDownloadSha(port: number, path: string): Promise<{ sha: stri
       res.on('data', (c: Buffer) => {
         hash.update(c)
         size += c.length
+        onProgress?.(size)
       })
+      res.on('aborted', () => reject(new Error(`the response was cut short after ${size} bytes`)))
       res.on('end', () => resolve({ sha: hash.digest('hex'), size, mbps: size / 1e6 / ((performance.now() - started) / 1000) }))
       res.on('error', reject)
     })
