@@ -3,6 +3,7 @@ import { HiveError } from '../errors.js'
 import { parseHostPort, type HostPort } from '../protocol/address.js'
 import { NAME_PATTERN, NAME_RULE } from '../protocol/names.js'
 import { ALPNS, type AlpnName } from '../protocol/services.js'
+import { MAX_ADDRESS_BYTES, MAX_ADDRESSES } from '../protocol/ticket.js'
 import { parseCode } from '../wormhole/code.js'
 import { printable } from '../printable.js'
 
@@ -36,10 +37,16 @@ export function parseBindAddress(value: string, option: string, family: 4 | 6): 
   return parsed.value
 }
 
-export function parseAnnounce(value: string): string {
-  const parsed = parseHostPort(value)
-  if (!parsed.ok) throw usage(`--announce "${value}": ${parsed.reason}`)
-  return value
+/** Every --announce: each a HOST:PORT that fits in a ticket field, and no more than a ticket lists. */
+export function parseAnnounce(values: string[]): string[] {
+  if (values.length > MAX_ADDRESSES) throw usage(`--announce was given ${values.length} times; a ticket lists at most ${MAX_ADDRESSES} addresses`)
+  return values.map((value) => {
+    const shown = printable(value, 60)
+    if (Buffer.byteLength(value) > MAX_ADDRESS_BYTES) throw usage(`--announce "${shown}": longer than the ${MAX_ADDRESS_BYTES} bytes a ticket holds for an address`)
+    const parsed = parseHostPort(value)
+    if (!parsed.ok) throw usage(`--announce "${shown}": ${parsed.reason}`)
+    return value
+  })
 }
 
 export function parseAlpn(value: string | undefined): AlpnName | undefined {

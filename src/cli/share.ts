@@ -68,7 +68,7 @@ export async function runShare(
   const binds: HostPort[] = []
   if (opts.ipv4Addr) binds.push(parseBindAddress(opts.ipv4Addr, '--ipv4-addr', 4))
   if (opts.ipv6Addr) binds.push(parseBindAddress(opts.ipv6Addr, '--ipv6-addr', 6))
-  const announce = (opts.announce ?? []).map(parseAnnounce)
+  const announce = parseAnnounce(opts.announce ?? [])
   const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
   const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600) * 1000)
   const codeLength = parseCodeLength(opts.codeLength)
@@ -113,6 +113,11 @@ export async function runShare(
     reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
   }
   reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
+  if (hub.omittedAddresses.length > 0) {
+    const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
+    reporter.status(`warning: ${message}`)
+    reporter.event('warning', { message, service: null })
+  }
   reporter.status(`hub key ${hub.peerId}`)
   reporter.status('')
   reporter.status('ticket (keep it private: it grants access to these services):')

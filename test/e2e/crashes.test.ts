@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { httpGet, socketOutcome, tcpConnect } from '../helpers/clients.js'
-import { killAll, startHub, startPeer } from '../helpers/hive.js'
+import { killAll, runHive, startHub, startPeer } from '../helpers/hive.js'
+import { canUseNetns, ip, makeNetns, removeNetns } from '../helpers/netns.js'
+import { decodeTicket } from '../../src/protocol/ticket.js'
 import { startPageServer, startTcp, type Service } from '../helpers/services.js'
 
 /** Events from the network or a service that once ended the hub, and with it every peer's session. */
@@ -17,6 +19,28 @@ afterEach(async () => {
 })
 afterAll(async () => {
   await Promise.all([page?.close(), resetter?.close()])
+})
+
+describe('a host with many addresses', () => {
+  it.skipIf(!canUseNetns())('lists the 32 that fit in the ticket, announced ones first, and says which it left out', async () => {
+    const ns = makeNetns('addrs')
+    try {
+      for (let i = 1; i <= 40; i++) ip('-n', ns, 'addr', 'add', `198.18.1.${i}/32`, 'dev', 'lo')
+      const hub = runHive(['share', page.address, '-', '-', 'many-hub', '--ipv4-addr', '0.0.0.0:0', '--announce', '198.18.9.9:7000', '--ephemeral', '--json'], { netns: ns })
+      const ready = await hub.waitEvent('hub_ready')
+      const addresses = ready.addresses as string[]
+      expect(addresses).toHaveLength(32)
+      expect(addresses[0]).toBe('198.18.9.9:7000')
+      expect(decodeTicket(ready.ticket as string).addresses).toEqual(addresses)
+      const warning = await hub.waitEvent('warning')
+      expect(warning.message).toMatch(/the ticket has room for 32 addresses, announced ones first; left out: (198\.18\.1\.\d+:\d+, ){8}/)
+      expect(hub.stderr).toMatch(/^warning: the ticket has room for 32 addresses/m)
+      hub.signal('SIGINT')
+      expect(await hub.exited).toBe(0)
+    } finally {
+      removeNetns(ns)
+    }
+  })
 })
 
 describe('a hostile service', () => {

@@ -123,6 +123,10 @@ describe('bad usage', () => {
     [['join', 'p', '--ticket', 'x', '--connect-timeout', 'soon'], /--connect-timeout "soon"/],
     [['share', '127.0.0.1:1', '-', '-', 'h', '--ephemeral', '--identity', '/tmp/x'], /cannot be used together/],
     [['frobnicate'], /unknown command/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', ...Array.from({ length: 33 }, (_, i) => ['--announce', `198.18.0.${i + 1}:7000`]).flat()], /--announce was given 33 times; a ticket lists at most 32 addresses/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', '--announce', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}:7000`], /longer than the 255 bytes a ticket holds/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', '--max-peers', '0'], /--max-peers "0": expected a whole number from 1 to 10000/],
+    [['share', '127.0.0.1:1', '-', '-', 'h', '--max-streams', 'lots'], /--max-streams "lots": expected a whole number/],
   ])('hive %j exits 2 with one line', async (args, message) => {
     const proc = runHive(args)
     expect(await proc.exited).toBe(2)

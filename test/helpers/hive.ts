@@ -21,9 +21,10 @@ export interface HiveProcess {
 
 const running = new Set<HiveProcess>()
 
-export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): HiveProcess {
+export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; netns?: string } = {}): HiveProcess {
   const config = mkdtempSync(join(tmpdir(), 'hive-cfg-'))
-  const child = spawn(HIVE_BIN, args, {
+  const [command, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, HIVE_BIN, ...args]] : [HIVE_BIN, args]
+  const child = spawn(command, argv, {
     // A rejection nobody handles must end the process loudly, so a test sees it.
     env: { ...process.env, XDG_CONFIG_HOME: config, NODE_OPTIONS: '--unhandled-rejections=strict', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],

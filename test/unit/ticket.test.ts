@@ -87,3 +87,16 @@ describe('ticket', () => {
     expectInvalid(text, message)
   })
 })
+
+describe('chooseTicketAddresses', () => {
+  it('puts announced addresses first, drops repeats, and keeps what fits', async () => {
+    const { chooseTicketAddresses } = await import('../../src/protocol/ticket.js')
+    const bound = Array.from({ length: 40 }, (_, i) => `198.18.1.${i + 1}:7000`)
+    const { addresses, omitted } = chooseTicketAddresses(['198.18.9.9:7000', '198.18.1.1:7000'], bound)
+    expect(addresses).toHaveLength(32)
+    expect(addresses.slice(0, 3)).toEqual(['198.18.9.9:7000', '198.18.1.1:7000', '198.18.1.2:7000'])
+    expect(omitted).toHaveLength(9)
+    expect(new Set([...addresses, ...omitted]).size).toBe(41)
+    expect(chooseTicketAddresses([], ['127.0.0.1:1'])).toEqual({ addresses: ['127.0.0.1:1'], omitted: [] })
+  })
+})
