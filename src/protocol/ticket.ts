@@ -18,6 +18,7 @@ export const TICKET_VERSION = 1
 const CHECKSUM_BYTES = 4
 const ED25519_PUBLIC_KEY_BYTES = 32
 export const MIN_TOKEN_BYTES = 16
+export const MAX_TOKEN_BYTES = 64
 export const MAX_ADDRESSES = 32
 /** Each address is a u8-length field. */
 export const MAX_ADDRESS_BYTES = 255
@@ -29,7 +30,7 @@ export const TicketSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, 'the hub name is not valid'),
   alpn: z.enum([ALPNS.hivemind, ALPNS['federated-hivemind']]),
   publicKey: bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'the hub key is not 32 bytes'),
-  token: bytes.refine((t) => t.length >= MIN_TOKEN_BYTES && t.length <= 64, 'the access token must be 16 to 64 bytes'),
+  token: bytes.refine((t) => t.length >= MIN_TOKEN_BYTES && t.length <= MAX_TOKEN_BYTES, `the access token must be ${MIN_TOKEN_BYTES} to ${MAX_TOKEN_BYTES} bytes`),
   addresses: z
     .array(
       z

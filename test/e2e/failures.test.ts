@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram'
-import { mkdtempSync } from 'node:fs'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -205,6 +205,25 @@ describe('shutdown and loss', () => {
     expect(Date.now() - started).toBeLessThan(10_500)
     expect(peer.stderr).toMatch(/hub lost/)
   }, 20_000)
+})
+
+describe('unusable identity files', () => {
+  it.each([
+    ['a token of more than 64 bytes', (key: string) => writeFileSync(`${key}.token`, Buffer.alloc(100, 3).toString('base64url') + '\n', { mode: 0o600 }), /holds a token of 100 bytes/],
+    ['a key file others can read', (key: string) => chmodSync(key, 0o644), /is open to other users \(mode 0644\); run `chmod 600 /],
+  ])('%s: exit 12 with one line that says what to do', async (_name, spoil, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hive-id-'))
+    const identity = join(dir, 'hub.key')
+    const first = runHive(['share', page.address, '-', '-', 'id-hub', '--ipv4-addr', '127.0.0.1:0', '--identity', identity, '--json'])
+    await first.waitEvent('hub_ready')
+    first.signal('SIGINT')
+    await first.exited
+    spoil(identity)
+    const hub = runHive(['share', page.address, '-', '-', 'id-hub', '--ipv4-addr', '127.0.0.1:0', '--identity', identity])
+    expect(await hub.exited).toBe(12)
+    expect(hub.stderr.trim().split('\n')).toHaveLength(1)
+    expect(hub.stderr).toMatch(message)
+  })
 })
 
 describe('identity across restarts', () => {

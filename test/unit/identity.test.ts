@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { defaultIdentityFile, loadIdentity, tokenFileFor } from '../../src/identity/identity.js'
 
@@ -35,7 +35,59 @@ describe('hub identity', () => {
 
   it('refuses a file that is not a hive identity', async () => {
     const file = join(dir, 'junk.key')
-    writeFileSync(file, 'not json')
+    writeFileSync(file, 'not json', { mode: 0o600 })
     await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringContaining('not a hive identity file') })
+  })
+})
+
+describe('identity files others could read or replace', () => {
+  const fresh = async (name: string): Promise<string> => {
+    const sub = mkdtempSync(join(dir, `${name}-`))
+    const file = join(sub, 'hub.key')
+    await loadIdentity(file)
+    return file
+  }
+
+  it('refuses a key file that others can read, naming the chmod to run', async () => {
+    const file = await fresh('open-key')
+    chmodSync(file, 0o644)
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: `${file} is open to other users (mode 0644); run \`chmod 600 ${file}\`` })
+  })
+
+  it('refuses a token file that others can read', async () => {
+    const file = await fresh('open-token')
+    chmodSync(tokenFileFor(file), 0o640)
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringContaining(`run \`chmod 600 ${tokenFileFor(file)}\``) })
+  })
+
+  it('refuses a key in a directory that others can write', async () => {
+    const file = await fresh('open-dir')
+    chmodSync(dirname(file), 0o777)
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringContaining(`run \`chmod go-w ${dirname(file)}\``) })
+  })
+
+  it('refuses a file far larger than a key, without reading it whole', async () => {
+    const file = await fresh('huge')
+    writeFileSync(file, Buffer.alloc(10 * 1024 * 1024, 0x20), { mode: 0o600 })
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringMatching(/is 10485760 bytes, far more than a hive key/) })
+  })
+})
+
+describe('stored tokens', () => {
+  it.each([
+    ['more than 64 bytes', Buffer.alloc(100, 1).toString('base64url'), /holds a token of 100 bytes, and a hive token has 16 to 64/],
+    ['too short', Buffer.alloc(8, 1).toString('base64url'), /holds a token of 8 bytes/],
+    ['empty', '', /holds a token of 0 bytes/],
+    ['not base64url', 'this is not a token!', /does not hold a hive token/],
+  ])('a token file that is %s is an IDENTITY_FILE error, and is left as it was', async (_name, contents, message) => {
+    const sub = mkdtempSync(join(dir, 'token-'))
+    const file = join(sub, 'hub.key')
+    await loadIdentity(file)
+    writeFileSync(tokenFileFor(file), contents + '\n', { mode: 0o600 })
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringMatching(message) })
+    expect(readFileSync(tokenFileFor(file), 'utf8')).toBe(contents + '\n')
+    // --rotate-token is the way to replace it on purpose.
+    const rotated = await loadIdentity(file, { rotateToken: true })
+    expect(rotated.token).toHaveLength(32)
   })
 })
