@@ -30,7 +30,7 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
   if (opts.ticket !== undefined && opts.joinCode !== undefined) {
     throw new HiveError('USAGE', '--ticket and --join-code cannot be used together: give one')
   }
-  if (opts.joinCode === undefined) return decodeTicket(await readTicketText(opts.ticket, process.env, process.stdin))
+  if (opts.joinCode === undefined) return decodeTicket(await readTicketText(opts.ticket, process.env, process.stdin, (text) => reporter.prompt(text)))
   const code = parseJoinCode(opts.joinCode)
   const relayUrl = parseRelayUrl(opts.wormholeRelay)
   const timeoutMs = Math.round(parseSeconds(opts.joinTimeout, '--join-timeout') * 1000)

@@ -24,6 +24,11 @@ export class Reporter {
     this.err.write(printableLine(line) + '\n')
   }
 
+  /** A question for the person at the terminal: no newline, shown even with -q. */
+  prompt(text: string): void {
+    this.err.write(printableLine(text))
+  }
+
   /** One NDJSON event on stdout with --json; nothing otherwise. */
   event(type: string, fields: Record<string, unknown>): void {
     if (this.json) this.out.write(JSON.stringify({ event: type, ...fields }) + '\n')

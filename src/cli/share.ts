@@ -123,8 +123,11 @@ export async function runShare(
   reporter.status('ticket (keep it private: it grants access to these services):')
   reporter.status(`  ${hub.ticket}`)
   reporter.status('')
-  reporter.status('on the other machine, run:')
-  reporter.status(`  hive join <peer-name> --ticket ${hub.ticket}`)
+  // A ticket on a command line is in `ps` for every local user to read: these forms keep it out.
+  reporter.status('on the other machine, run this and paste the ticket when asked:')
+  reporter.status('  hive join <peer-name> --ticket -')
+  reporter.status('or, in a script:')
+  reporter.status('  HIVE_TICKET=<ticket> hive join <peer-name>')
   reporter.status('')
   reporter.status('waiting for peers; press Ctrl+C to stop')
   reporter.data(hub.ticket)

@@ -68,7 +68,10 @@ describe('hive share + hive join, end to end', () => {
 
   it('shows the human banners on stderr and only data on stdout', () => {
     expect(tunnel.hub.stderr).toContain('hive hub `test-hub` is sharing')
-    expect(tunnel.hub.stderr).toContain(`hive join <peer-name> --ticket ${tunnel.ticket}`)
+    // The ticket is shown once, and the join command keeps it out of the process list.
+    expect(tunnel.hub.stderr.split(tunnel.ticket)).toHaveLength(2)
+    expect(tunnel.hub.stderr).toContain('hive join <peer-name> --ticket -')
+    expect(tunnel.hub.stderr).toContain('HIVE_TICKET=<ticket> hive join <peer-name>')
     expect(tunnel.peer.stderr).toContain(`http://127.0.0.1:${tunnel.ports.frontend}`)
     expect(tunnel.peer.stderr).toContain(`ws://127.0.0.1:${tunnel.ports.websocket}`)
     for (const line of tunnel.hub.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow()

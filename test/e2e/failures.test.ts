@@ -1,12 +1,13 @@
 import { createSocket } from 'node:dgram'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import { httpGet } from '../helpers/clients.js'
-import { killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
+import { HIVE_BIN, killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
 import { startPageServer } from '../helpers/services.js'
 import { resign } from '../helpers/tickets.js'
 
@@ -102,6 +103,25 @@ describe('ticket sources', () => {
     // A flag beats the environment: a bad flag fails even with a good HIVE_TICKET.
     const { status } = await failingJoin('hive1garbage', [], { HIVE_TICKET: ticket })
     expect(status).toBe(3)
+  })
+
+  it('--ticket - on a terminal asks for the ticket, which then never appears in the process list', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    const command = `${HIVE_BIN} join tty-peer --ticket - --frontend-addr 127.0.0.1:0 --backend-addr - --ws-addr - --json`
+    // script(1) gives the peer a terminal for stdin, as a person pasting would have.
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'hive-cfg-')) } })
+    let output = ''
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+    try {
+      await expect.poll(() => output, { timeout: 10_000 }).toContain('paste the ticket, then press Enter: ')
+      child.stdin.write(ticket + '\n')
+      await expect.poll(() => output, { timeout: 10_000 }).toContain('"event":"join_ready"')
+      const peerPid = execFileSync('pgrep', ['-f', 'join tty-peer'], { encoding: 'utf8' }).trim().split('\n')
+      for (const pid of peerPid) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(ticket.slice(10))
+    } finally {
+      child.kill('SIGKILL')
+      spawnSync('pkill', ['-f', 'join tty-peer'])
+    }
   })
 
   it('a missing ticket is a usage error', async () => {
