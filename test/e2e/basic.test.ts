@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { httpDownloadSha, httpGet, httpRequest } from '../helpers/clients.js'
+import { httpDownloadSha, httpGet, httpRequest, tcpConnect } from '../helpers/clients.js'
 import { killAll, startTunnel, type Tunnel } from '../helpers/hive.js'
 import { BIG, sha256, startBackend, startPageServer, startWsEcho, type Service } from '../helpers/services.js'
 
@@ -20,10 +20,16 @@ afterAll(async () => {
 })
 
 describe('hive share + hive join, end to end', () => {
-  it('joins and reports the local ports', () => {
-    expect(tunnel.ports.frontend).toBeGreaterThan(0)
-    expect(tunnel.ports.backend).toBeGreaterThan(0)
-    expect(tunnel.ports.websocket).toBeGreaterThan(0)
+  it('joins: the hub sees the peer, and the peer reports the loopback ports it really listens on', async () => {
+    await expect.poll(() => tunnel.hub.events.find((e) => e.event === 'peer_connected')).toMatchObject({ peer: 'test-peer' })
+    const ports = [tunnel.ports.frontend!, tunnel.ports.backend!, tunnel.ports.websocket!]
+    expect(new Set(ports).size).toBe(3)
+    for (const [service, port] of Object.entries(tunnel.ports)) {
+      // Each port was picked for --*-addr 127.0.0.1:0, is in the banner, and accepts a connection.
+      expect(tunnel.peer.stderr).toMatch(new RegExp(`${service} +(http|ws)://127\\.0\\.0\\.1:${port}\n`))
+      const socket = await tcpConnect(port!)
+      socket.destroy()
+    }
     console.log(`[figures] hive join to ready: ${tunnel.readyMs} ms`)
   })
 
