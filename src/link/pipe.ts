@@ -10,6 +10,13 @@ const SOCKET_READ_AHEAD = 256 * 1024
  */
 const SOCKET_WRITE_AHEAD = 256 * 1024
 
+/**
+ * How often a socket we stopped reading is checked for a reset. A paused socket reads
+ * nothing, so it would never learn that its other end reset; an empty write does.
+ */
+const PAUSED_PROBE_MS = 500
+const EMPTY = Buffer.alloc(0)
+
 export interface PipeOptions {
   /**
    * Nothing is written to the stream, and nothing read from it, until this resolves. Until
@@ -60,10 +67,24 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
     let finished = false
     let open = options.ready === undefined
 
+    let probe: NodeJS.Timeout | null = null
+    const pauseSocket = (): void => {
+      socket.pause()
+      probe ??= setInterval(() => {
+        if (!socket.destroyed && !socket.writableEnded) socket.write(EMPTY)
+      }, PAUSED_PROBE_MS)
+    }
+    const resumeSocket = (): void => {
+      if (probe) clearInterval(probe)
+      probe = null
+      socket.resume()
+    }
+
     const finishIfDone = (outcome: PipeResult['outcome']): void => {
       if (finished) return
       if (outcome === 'clean' && !(toStreamDone && toSocketDone && socket.destroyed)) return
       finished = true
+      if (probe) clearInterval(probe)
       options.signal?.removeEventListener('abort', abandon)
       resolve({ sent, received, outcome, stuck: outcome === 'reset' && writePending })
     }
@@ -81,7 +102,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
         const batch = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queued)
         queue = []
         queued = 0
-        if (socket.isPaused() && !socketEnded) socket.resume()
+        if (socket.isPaused() && !socketEnded) resumeSocket()
         writePending = true
         try {
           await stream.write(batch)
@@ -102,7 +123,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
     socket.on('data', (chunk: Buffer) => {
       queue.push(chunk)
       queued += chunk.length
-      if (queued >= SOCKET_READ_AHEAD) socket.pause()
+      if (queued >= SOCKET_READ_AHEAD) pauseSocket()
       if (!writing && open) void pump()
     })
     socket.on('end', () => {

@@ -19,8 +19,10 @@ export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = {
   maxIdleTimeoutMs: 8_000,
   keepAliveIntervalMs: 2_000,
   maxConcurrentStreams: 4096,
-  maxStreamData: 10_000_000,
-  maxConnectionData: 32_000_000,
+  // A stream that nobody reads (a stuck service or client) holds its whole window: 8 of them
+  // in one direction take half the connection window, and the other streams keep moving.
+  maxStreamData: 2 * 1024 * 1024,
+  maxConnectionData: 32 * 1024 * 1024,
   socketBufferSize: 4_000_000,
   shutdownTimeoutMs: 500,
 }
