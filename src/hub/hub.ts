@@ -33,7 +33,7 @@ export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = {
   maxStreamsPerPeer: 1024,
   maxUnwelcomed: 64,
   unwelcomedGraceMs: 1_000,
-  acceptConcurrency: 32,
+  acceptConcurrency: 16,
 }
 
 const ACCEPT_RETRY: RetryPolicy = { initialMs: 10, maxMs: 1_000, factor: 2 }

@@ -6,7 +6,8 @@ import { parseHostPort } from '../protocol/address.js'
 import { encodeControlHeader } from '../protocol/header.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { ControlChannel } from '../link/control-channel.js'
-import { withDeadline } from '../deadline.js'
+import { sleep, withDeadline } from '../deadline.js'
+import { nextDelay, type RetryPolicy } from '../retry.js'
 import type { Link } from '../link/types.js'
 import type { QuicDialer } from '../transport/index.js'
 import { printable } from '../printable.js'
@@ -91,7 +92,11 @@ export async function sayHello(link: Link, ticket: Ticket, peerName: string, tim
     await control.send({ type: 'hello', version, token: Buffer.from(ticket.token).toString('base64url'), peer: peerName, alpn: ticket.alpn })
     answer = await withDeadline(control.next(), timeoutMs, "the hub's answer to hello")
   } catch (err) {
-    if (noAnswer(err)) throw new HiveError('HUB_UNREACHABLE', `${hub} did not answer: ${errorMessage(err)}`)
+    if (noAnswer(err)) {
+      // A hub shedding load (too many links waiting to say hello) closes new links at once.
+      const reason = isHiveError(err, 'TIMEOUT') ? 'timeout' : 'closed'
+      throw new HiveError('HUB_UNREACHABLE', `${hub} did not answer: ${errorMessage(err)}`, { reason })
+    }
     if (isHiveError(err)) throw new HiveError(err.code, `${hub} broke the protocol: ${err.message}`, err.details)
     throw err
   }
@@ -113,9 +118,13 @@ export async function sayHello(link: Link, ticket: Ticket, peerName: string, tim
   throw new HiveError('PROTOCOL_VIOLATION', `${hub} answered the hello with ${answer === null ? 'the end of the stream' : answer.type}`)
 }
 
+/** How a join tries again when the hub closes its link before answering (it sheds load). */
+const HELLO_RETRY: RetryPolicy = { initialMs: 100, maxMs: 2_000, factor: 2 }
+
 /**
  * Dials the hub and says hello in the newest protocol version; a hub that cannot read it (a
- * version 1 hub answers with a bye) gets a second link and a version 1 hello.
+ * version 1 hub answers with a bye) gets a second link and a version 1 hello. A hub shedding
+ * load closes a new link before answering: that is tried again, with a pause, until the deadline.
  */
 export async function connectHub(
   dialer: QuicDialer,
@@ -127,16 +136,24 @@ export async function connectHub(
 ): Promise<{ link: Link; control: ControlChannel }> {
   const deadline = Date.now() + timeoutMs
   const left = (): number => Math.max(1000, deadline - Date.now())
-  for (const version of [CURRENT_VERSION, 1] as const) {
+  let version: ProtocolVersion = CURRENT_VERSION
+  let pause = HELLO_RETRY.initialMs
+  for (;;) {
     const link = await dialHub(dialer, ticket, left(), log, signal)
     try {
       return { link, control: await sayHello(link, ticket, peerName, left(), version) }
     } catch (err) {
       link.close()
-      const older = isHiveError(err, 'PROTOCOL_MISMATCH') && (err.details.reason === 'bye' || err.details.reason === 'version')
-      if (version === 1 || !older) throw err
-      log.info({ err: errorMessage(err) }, 'the hub does not speak protocol version 2; saying hello in version 1')
+      if (isHiveError(err, 'PROTOCOL_MISMATCH') && (err.details.reason === 'bye' || err.details.reason === 'version') && version > 1) {
+        log.info({ err: errorMessage(err) }, 'the hub does not speak protocol version 2; saying hello in version 1')
+        version = 1
+        continue
+      }
+      const shed = isHiveError(err, 'HUB_UNREACHABLE') && err.details.reason === 'closed'
+      if (!shed || Date.now() + pause >= deadline || signal?.aborted) throw err
+      log.info({ err: errorMessage(err), retryInMs: pause }, 'the hub closed the link before answering; trying again')
+      await sleep(pause, signal)
+      pause = nextDelay(HELLO_RETRY, pause)
     }
   }
-  throw new HiveError('INTERNAL', 'unreachable')
 }

@@ -1,5 +1,6 @@
 import type { Link } from '../link/types.js'
 import type { NativeConnection } from './native.js'
+import { releaseClosedConnections } from './release.js'
 import { QuicStream, classifyStreamError } from './stream.js'
 
 /**
@@ -51,8 +52,9 @@ export class QuicConnection implements Link {
     try {
       this.native.abort()
     } catch {
-      // Already closed by the other side: nothing left to release.
+      // Already closed by the other side.
     }
+    releaseClosedConnections()
   }
 }
 

@@ -12,8 +12,14 @@ let halfClose: Service & { sockets: Set<Socket> }
 let backend: Service & { sockets: Set<Socket> }
 let lockstep: Service & { sockets: Set<Socket> }
 let tunnel: Tunnel
-const serviceSawReset: Promise<void>[] = []
+/** Each connection the reset-watching backend accepts: how it ended, as the service saw it. */
+let backendConnections: Array<Promise<'reset' | 'end' | 'close'>> = []
+let onBackendConnection: (() => void) | null = null
 let backendMode: 'reset-watch' | 'firehose' = 'reset-watch'
+/** What the firehose service got its socket to accept, against backpressure. */
+let firehoseSent = 0
+/** Lockstep rounds in which the service got something other than the expected pong. */
+const lockstepErrors: string[] = []
 
 const ROUNDS = 100
 const FIREHOSE = 256 * 1024 * 1024
@@ -31,17 +37,21 @@ beforeAll(async () => {
   backend = await startTcp((socket) => {
     if (backendMode === 'reset-watch') {
       socket.on('data', () => undefined)
-      serviceSawReset.push(
-        new Promise((resolve) => socket.once('error', (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET' && resolve())),
+      backendConnections.push(
+        new Promise((resolve) => {
+          socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNRESET' ? 'reset' : 'close'))
+          socket.once('end', () => resolve('end'))
+        }),
       )
+      onBackendConnection?.()
       return
     }
     // Firehose: write as fast as the socket allows, respecting backpressure.
-    let sent = 0
+    firehoseSent = 0
     const chunk = Buffer.alloc(64 * 1024, 0x5a)
     const pump = (): void => {
-      while (sent < FIREHOSE) {
-        sent += chunk.length
+      while (firehoseSent < FIREHOSE) {
+        firehoseSent += chunk.length
         if (!socket.write(chunk)) return void socket.once('drain', pump)
       }
       socket.end()
@@ -53,7 +63,8 @@ beforeAll(async () => {
     let round = 0
     const send = (): void => void socket.write(`ping ${round}\n`)
     socket.on('data', (c: Buffer) => {
-      expect(c.toString()).toBe(`pong ${round}\n`)
+      // Never an expect in a server callback: it would throw outside any test.
+      if (c.toString() !== `pong ${round}\n`) lockstepErrors.push(`round ${round}: ${JSON.stringify(c.toString())}`)
       round++
       if (round === ROUNDS) socket.end('done\n')
       else send()
@@ -78,11 +89,15 @@ describe('stream semantics through the tunnel', () => {
 
   it('reset: a client reset mid-transfer reaches the service as a reset, and the tunnel keeps working', async () => {
     backendMode = 'reset-watch'
+    backendConnections = []
+    const accepted = new Promise<void>((resolve) => (onBackendConnection = resolve))
     const socket = await tcpConnect(tunnel.ports.backend!)
     socket.write(Buffer.alloc(256 * 1024, 1))
-    await new Promise((r) => setTimeout(r, 200))
+    // The service has this connection before the client resets it.
+    await accepted
     socket.resetAndDestroy()
-    await expect(Promise.race([serviceSawReset[0], new Promise((_, reject) => setTimeout(() => reject(new Error('no reset at the service')), 5000))])).resolves.toBeUndefined()
+    expect(backendConnections).toHaveLength(1)
+    expect(await backendConnections[0]).toBe('reset')
     // The tunnel still carries new connections.
     const again = await tcpConnect(tunnel.ports.frontend!)
     const reply = readToEnd(again)
@@ -97,6 +112,7 @@ describe('stream semantics through the tunnel', () => {
       socket.write(`pong ${round}\n`)
     }
     expect((await readToEnd(socket)).toString()).toBe('done\n')
+    expect(lockstepErrors).toEqual([])
   })
 
   it('slow reader: a client reading at about 1 MB/s keeps hub and peer memory bounded', async () => {
@@ -119,9 +135,12 @@ describe('stream semantics through the tunnel', () => {
       socket.resume()
     }
     socket.destroy()
-    console.log(`[figures] slow reader: received ${(received / 1e6).toFixed(1)} MB; RSS hub ${(baseline.hub / 1e6).toFixed(0)} -> ${(peak.hub / 1e6).toFixed(0)} MB, peer ${(baseline.peer / 1e6).toFixed(0)} -> ${(peak.peer / 1e6).toFixed(0)} MB`)
-    expect(received).toBeGreaterThan(3_000_000)
-    expect(received).toBeLessThan(12_000_000)
+    const ahead = firehoseSent - received
+    console.log(`[figures] slow reader: received ${(received / 1e6).toFixed(1)} MB, the service ${(ahead / 1e6).toFixed(1)} MB ahead; RSS hub ${(baseline.hub / 1e6).toFixed(0)} -> ${(peak.hub / 1e6).toFixed(0)} MB, peer ${(baseline.peer / 1e6).toFixed(0)} -> ${(peak.peer / 1e6).toFixed(0)} MB`)
+    // Backpressure, whatever the machine's speed: the reader got data, and the service could
+    // run ahead of it only by what the windows and socket buffers hold, not by the 256 MiB offered.
+    expect(received).toBeGreaterThan(0)
+    expect(ahead).toBeLessThan(48 * 1024 * 1024)
     // Unbounded buffering would hold most of the 256 MiB offered; flow-control windows are ~10 MB.
     expect(peak.hub - baseline.hub).toBeLessThan(64 * 1024 * 1024)
     expect(peak.peer - baseline.peer).toBeLessThan(64 * 1024 * 1024)
