@@ -7,7 +7,7 @@ import { ephemeralIdentity } from '../../src/identity/identity.js'
 import { connectHub } from '../../src/peer/connect.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import { QuicDialer } from '../../src/transport/index.js'
-import { httpGet } from '../helpers/clients.js'
+import { httpGet, tcpConnect } from '../helpers/clients.js'
 import { killAll, startHub, startPeer } from '../helpers/hive.js'
 import { startPageServer } from '../helpers/services.js'
 import { hubPort } from '../helpers/tickets.js'
@@ -90,4 +90,44 @@ describe('a burst of unauthenticated connections', () => {
     expect(grew).toBeLessThan(64 * 1024 * 1024)
     expect(hub.child.exitCode).toBeNull()
   }, 90_000)
+})
+
+describe('one peer cannot starve another', () => {
+  it('a peer holding its --max-streams leaves a second peer served with 0 failures and near-normal latency', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'], ['--max-streams', '64'])
+    const greedy = await startPeer(ticket, 'greedy')
+    const other = await startPeer(ticket, 'other')
+    const requests = async (n: number): Promise<{ failures: number; p99: number }> => {
+      const times: number[] = []
+      let failures = 0
+      for (let i = 0; i < n; i++) {
+        const res = await httpGet(other.ports.frontend!, `/n/${i}`).catch(() => null)
+        if (res?.status === 200) times.push(res.ms)
+        else failures++
+      }
+      times.sort((a, b) => a - b)
+      return { failures, p99: times[Math.floor(0.99 * (times.length - 1))] ?? Infinity }
+    }
+    const baseline = await requests(100)
+    // 100 open connections through one peer: 64 get streams, the rest wait for one to close.
+    const held = await Promise.all(Array.from({ length: 100 }, () => tcpConnect(greedy.ports.frontend!)))
+    for (const s of held) {
+      s.on('error', () => undefined)
+      s.write('GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n')
+    }
+    const answered = (): number => held.filter((s) => s.bytesRead > 0).length
+    await expect.poll(answered, { timeout: 10_000 }).toBe(64)
+    const during = await requests(100)
+    console.log(`[figures] beside a peer at its 64 streams: p99 ${during.p99.toFixed(2)} ms (alone ${baseline.p99.toFixed(2)} ms), ${during.failures} failures`)
+    expect(during.failures).toBe(0)
+    expect(during.p99).toBeLessThan(2 * baseline.p99 + 10)
+    // The waiting connections go through as others close: they wait, they do not fail.
+    expect(answered()).toBe(64)
+    const served = held.filter((s) => s.bytesRead > 0)
+    const waiting = held.filter((s) => s.bytesRead === 0)
+    for (const s of served.slice(0, 40)) s.destroy()
+    await expect.poll(() => waiting.filter((s) => s.bytesRead > 0).length, { timeout: 10_000 }).toBe(36)
+    for (const s of held) s.destroy()
+    expect(hub.child.exitCode).toBeNull()
+  }, 60_000)
 })
