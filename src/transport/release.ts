@@ -8,7 +8,7 @@ type Gc = (options?: { type?: 'minor' | 'major' }) => void
  * 50 to 370 KiB each) until V8 collects its small JavaScript wrapper, and V8, which does not
  * see that memory, has no reason to hurry. A burst of 2000 connections closed by the hub's
  * caps held 700 MiB this way, and 13 to 43 MiB when a collection followed the closes
- * (bench/OPTIMISATIONS.md). So closes schedule one: a minor collection shortly after, and a
+ * (measured; README.md, "Limits"). So closes schedule one: a minor collection shortly after, and a
  * full one at most once a second while closes go on, and once after they stop.
  */
 const MINOR_AFTER_MS = 50
