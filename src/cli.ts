@@ -60,6 +60,9 @@ function main(argv: string[]): void {
   const exit = (status: number): void => process.exit(status)
   const shutdown = new ShutdownSignals(exit)
   shutdown.install()
+  // A reader that goes away (`hive share | head -1`) must not end a hub or a peer: without a
+  // listener, EPIPE on stdout or stderr would be an uncaught exception. Later writes are lost.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined)
   const program = new Command()
     .name('hive')
     .description('Share local TCP services between machines over encrypted QUIC.')

@@ -43,6 +43,19 @@ describe('a host with many addresses', () => {
   })
 })
 
+describe('a reader that goes away', () => {
+  it('a hub whose stdout reader closed (as in `hive share | head -1`) keeps serving', async () => {
+    const { hub, ticket } = await startHub([page.address, '-', '-'])
+    hub.child.stdout!.destroy()
+    // Joining makes the hub write events to the closed pipe.
+    const { ports } = await startPeer(ticket)
+    expect((await httpGet(ports.frontend!, '/')).status).toBe(200)
+    const second = await startPeer(ticket, 'second')
+    expect((await httpGet(second.ports.frontend!, '/')).status).toBe(200)
+    expect(hub.child.exitCode).toBeNull()
+  })
+})
+
 describe('a hostile service', () => {
   it('a service that resets every connection at once: clients get resets, the hub keeps serving', async () => {
     const { hub, ticket } = await startHub([page.address, resetter.address, '-'])
