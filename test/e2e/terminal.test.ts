@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { killAll, runHive, startHub } from '../helpers/hive.js'
 import { rawHub } from '../helpers/raw-hub.js'
+import { startFakeMailbox } from '../helpers/fake-mailbox.js'
 import { rawFrame, rawPeer, ticketToken } from '../helpers/raw-peer.js'
 import { startPageServer } from '../helpers/services.js'
 
@@ -80,6 +81,34 @@ describe("remote text on the peer's terminal", () => {
       expect(peer.stderr).not.toMatch(CONTROL)
     } finally {
       hub.close()
+    }
+  })
+})
+
+describe("a mailbox server's text", () => {
+  it('a MOTD with control characters, 64 KiB long, reaches the terminal as one clean, cut line', async () => {
+    const mailbox = await startFakeMailbox({ welcome: { motd: EVIL + 'm'.repeat(64 * 1024) } })
+    try {
+      const peer = runHive(['join', 'p', '--join-code', '7-guitarist-revenge', '--wormhole-relay', mailbox.url, '--join-timeout', '2', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'])
+      expect(await peer.exited).toBe(18)
+      const motd = peer.stderr.split('\n').filter((l) => l.startsWith('mailbox server says: '))
+      expect(motd).toHaveLength(1)
+      expect(motd[0]!.length).toBeLessThan(300)
+      expect(peer.stderr).not.toMatch(CONTROL)
+    } finally {
+      await mailbox.close()
+    }
+  })
+
+  it("the mailbox's error text is shown without control characters", async () => {
+    const mailbox = await startFakeMailbox({ welcome: { error: EVIL } })
+    try {
+      const peer = runHive(['join', 'p', '--join-code', '7-guitarist-revenge', '--wormhole-relay', mailbox.url, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'])
+      expect(await peer.exited).toBe(16)
+      expect(peer.stderr).toMatch(/refused service: \?\[2J/)
+      expect(peer.stderr).not.toMatch(CONTROL)
+    } finally {
+      await mailbox.close()
     }
   })
 })
