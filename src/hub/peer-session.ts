@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { detach } from '../background.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
-import { CURRENT_VERSION, type Hello, type ProtocolVersion } from '../protocol/control.js'
+import { CURRENT_VERSION, V1_REFUSAL_CODES, type Hello, type ProtocolVersion } from '../protocol/control.js'
 import { ControlChannel } from '../link/control-channel.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { withDeadline } from '../deadline.js'
@@ -65,9 +65,10 @@ export class PeerSession {
       const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : 'HUB_FULL'
       throw new HiveError(code, refusal.message, { peer: hello.peer, refusal: refusal.code })
     }
-    await control.send(control.version >= 2 ? { type: 'welcome', hub: this.ctx.hubName, version: control.version } : { type: 'welcome', hub: this.ctx.hubName })
+    // Data streams are welcome from the moment the welcome leaves, not from when the write returns.
     this.welcomed = true
     this.peer = peer
+    await control.send(control.version >= 2 ? { type: 'welcome', hub: this.ctx.hubName, version: control.version } : { type: 'welcome', hub: this.ctx.hubName })
     return peer
   }
 
@@ -97,8 +98,7 @@ export class PeerSession {
   /** Refuses in words a version 1 peer reads: it knows only the codes token, alpn and version. */
   private async refuse(code: string, message: string): Promise<void> {
     const control = this.control!
-    const v1Code = code === 'token' || code === 'alpn' || code === 'version'
-    if (control.version >= 2 || v1Code) {
+    if (control.version >= 2 || (V1_REFUSAL_CODES as readonly string[]).includes(code)) {
       await control.send({ type: 'refused', code, message }).catch(() => undefined)
       await control.stream.finish()
     } else {

@@ -5,7 +5,8 @@ import { ephemeralIdentity } from '../../src/identity/identity.js'
 import { dialHub, sayHello } from '../../src/peer/connect.js'
 import { encodeControlHeader, encodeDataHeader, encodeHeader, MAGIC } from '../../src/protocol/header.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
-import { QuicDialer, type QuicConnection, type QuicStream } from '../../src/transport/index.js'
+import type { ByteStream, Link } from '../../src/link/types.js'
+import { QuicDialer } from '../../src/transport/index.js'
 import { startPageServer } from '../helpers/services.js'
 
 /** The hub's side of the wire protocol, driven by a hand-written peer over real QUIC. */
@@ -33,14 +34,14 @@ afterAll(async () => {
   await page?.close()
 })
 
-async function joined(): Promise<QuicConnection> {
+async function joined(): Promise<Link> {
   const ticket = decodeTicket(hub.ticket)
   const connection = await dialHub(dialer, ticket, 5000, log)
   await sayHello(connection, ticket, 'raw-peer', 5000)
   return connection
 }
 
-async function ackFor(stream: QuicStream, header: Buffer): Promise<{ ack: Buffer; fin: boolean }> {
+async function ackFor(stream: ByteStream, header: Buffer): Promise<{ ack: Buffer; fin: boolean }> {
   await stream.write(header)
   const ack = await stream.readExactly(1)
   const fin = (await stream.read()) === null
