@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import { endWasReset } from './socket-end.js'
 import type { ByteStream } from './types.js'
 
 /** How much the socket may read ahead of a pending stream write before it is paused. */
@@ -127,6 +128,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
       if (!writing && open) void pump()
     })
     socket.on('end', () => {
+      if (endWasReset(socket)) return abandon()
       socketEnded = true
       if (!writing && open) void pump()
     })
