@@ -20,6 +20,7 @@ export function listenLocal(
   at: HostPort,
   option: string,
   onSocket: (socket: Socket) => void,
+  onError: (err: Error) => void = () => undefined,
 ): Promise<LocalListener> {
   return new Promise((resolve, reject) => {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onSocket)
@@ -33,6 +34,9 @@ export function listenLocal(
     })
     // Node's default backlog (511) drops part of a burst of new connections; the kernel caps this at somaxconn.
     server.listen({ host: at.host, port: at.port, backlog: LISTEN_BACKLOG }, () => {
+      // Once listening, a failed accept (out of file descriptors) is reported, never fatal.
+      server.removeAllListeners('error')
+      server.on('error', (err) => onError(err))
       const bound = server.address()
       const port = typeof bound === 'object' && bound ? bound.port : at.port
       resolve({ service, server, address: { ...at, port } })

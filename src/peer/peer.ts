@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { pino, type Logger } from 'pino'
 import { detach } from '../background.js'
+import { errorMessage } from '../errors.js'
 import { ephemeralIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
 import { SERVICES, type ServiceName } from '../protocol/services.js'
@@ -77,7 +78,11 @@ export class Peer extends SafeEmitter<PeerEvents> {
         const at = options.listen[service]
         if (!at) continue
         const option = options.listenOptionNames?.[service] ?? service
-        peer.localListeners.push(await listenLocal(service, at, option, (socket) => peer.accept(service, socket)))
+        peer.localListeners.push(
+          await listenLocal(service, at, option, (socket) => peer.accept(service, socket), (err) => {
+            peer.notify('warning', { message: `the local ${service} listener could not accept a connection: ${errorMessage(err)}`, service })
+          }),
+        )
       }
       peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
       const { link, control } = await connectHub(peer.dialer, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)

@@ -56,6 +56,24 @@ describe('a reader that goes away', () => {
   })
 })
 
+describe('out of file descriptors', () => {
+  it('a peer out of descriptors turns connections away and keeps serving', async () => {
+    const { ticket } = await startHub([page.address, '-', '-'])
+    // A peer that may hold only 160 descriptors: Node cannot raise a limit the hard limit caps.
+    const peer = runHive(['join', 'tight', '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', '--json'], { prefix: ['prlimit', '--nofile=160:160', '--'] })
+    const ready = await peer.waitEvent('join_ready')
+    const port = Number(String((ready.services as Record<string, string>).frontend).split(':').pop())
+    const sockets = await Promise.all(Array.from({ length: 200 }, () => tcpConnect(port).catch(() => null)))
+    let turnedAway = sockets.filter((s) => s === null).length
+    for (const s of sockets) s?.on('error', () => undefined).once('close', () => turnedAway++)
+    // libuv turns away what it cannot accept (the peer has ~100 descriptors to spare): some were.
+    await expect.poll(() => turnedAway, { timeout: 5000 }).toBeGreaterThan(0)
+    for (const s of sockets) s?.destroy()
+    await expect.poll(async () => (await httpGet(port, '/').catch(() => null))?.status, { timeout: 10_000 }).toBe(200)
+    expect(peer.child.exitCode).toBeNull()
+  })
+})
+
 describe('a hostile service', () => {
   it('a service that resets every connection at once: clients get resets, the hub keeps serving', async () => {
     const { hub, ticket } = await startHub([page.address, resetter.address, '-'])

@@ -21,10 +21,12 @@ export interface HiveProcess {
 
 const running = new Set<HiveProcess>()
 
-export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; netns?: string } = {}): HiveProcess {
+export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; netns?: string; prefix?: string[] } = {}): HiveProcess {
   const config = mkdtempSync(join(tmpdir(), 'hive-cfg-'))
-  const [command, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, HIVE_BIN, ...args]] : [HIVE_BIN, args]
-  const child = spawn(command, argv, {
+  // A prefix runs hive under another command that execs it, such as `prlimit` or `ip netns exec`.
+  const prefix = [...(opts.netns ? ['ip', 'netns', 'exec', opts.netns] : []), ...(opts.prefix ?? [])]
+  const [command, ...argv] = [...prefix, HIVE_BIN, ...args]
+  const child = spawn(command!, argv, {
     // A rejection nobody handles must end the process loudly, so a test sees it.
     env: { ...process.env, XDG_CONFIG_HOME: config, NODE_OPTIONS: '--unhandled-rejections=strict', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
