@@ -56,7 +56,7 @@ export async function startPageServer(): Promise<Service & { connections: () => 
   return { ...wrap(server, await listen(server), sockets), connections: () => connections }
 }
 
-/** The backend: a 64 MiB random download, and an upload whose sha256 it answers with. */
+/** The backend: a 64 MiB random download (or its first N bytes, /download/N), and an upload whose sha256 it answers with. */
 export async function startBackend(): Promise<Service & { body: Buffer; bodySha: string }> {
   const body = randomBytes(BIG)
   const bodySha = sha256(body)
@@ -64,6 +64,12 @@ export async function startBackend(): Promise<Service & { body: Buffer; bodySha:
     if (req.method === 'GET' && req.url === '/download') {
       res.setHeader('content-length', String(body.length))
       return res.end(body)
+    }
+    const part = /^\/download\/(\d+)$/.exec(req.url ?? '')
+    if (req.method === 'GET' && part) {
+      const slice = body.subarray(0, Number(part[1]))
+      res.setHeader('content-length', String(slice.length))
+      return res.end(slice)
     }
     if (req.method === 'POST' && req.url === '/upload') {
       const hash = createHash('sha256')
