@@ -38,7 +38,7 @@ Examples:
 
 const JOIN_EXAMPLES = `
 Examples:
-  $ hive join laptop --ticket hive1...
+  $ hive join laptop --ticket -              # paste the ticket when asked
   $ HIVE_TICKET=hive1... hive join laptop --frontend-addr 127.0.0.1:5173
   $ pbpaste | hive join laptop --ticket - --ws-addr -
   $ hive join laptop --join-code 5-hamburger-endorse
@@ -53,7 +53,7 @@ Exit codes:
   4 hub unreachable               10 hub lost
   5 hub identity mismatch         14 wrong join code        17 join code crowded
                                   15 mailbox unreachable    18 nobody shares that code
-                                  16 mailbox refused
+                                  16 mailbox refused        19 hub full
 `
 
 function main(argv: string[]): void {
