@@ -54,12 +54,13 @@ export function parseAlpn(value: string | undefined): AlpnName | undefined {
   return check(z.enum(Object.keys(ALPNS) as [AlpnName, ...AlpnName[]], { message: `must be ${Object.keys(ALPNS).join(' or ')}` }), value, `--alpn "${value}"`)
 }
 
-/** Seconds, as `10`, `2.5`, `10s` or `10m`. */
-export function parseSeconds(value: string, option: string, maxSeconds = 3600): number {
+/** Seconds, as `10`, `2.5`, `10s` or `10m`, above 0 or at least `minSeconds`. */
+export function parseSeconds(value: string, option: string, maxSeconds = 3600, minSeconds = 0): number {
   const m = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(value.trim())
   const seconds = m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : NaN
-  if (!(seconds > 0 && seconds <= maxSeconds)) {
-    throw usage(`${option} "${value}": expected a duration above 0 and at most ${maxSeconds} s, such as 10, 90s or 10m`)
+  if (!(seconds > 0 && seconds >= minSeconds && seconds <= maxSeconds)) {
+    const floor = minSeconds > 0 ? `at least ${minSeconds} s` : 'above 0'
+    throw usage(`${option} "${printable(value, 40)}": expected a duration ${floor} and at most ${maxSeconds} s, such as 10, 90s or 10m`)
   }
   return seconds
 }
@@ -73,7 +74,8 @@ export function parseCount(value: string, option: string, min: number, max: numb
 
 export function parseCodeLength(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN
-  if (!(n >= 1 && n <= 8)) throw usage(`--code-length "${value}": expected a whole number of words from 1 to 8`)
+  // One word is 256 codes: guessed in minutes even with the backoff. Two words is the least.
+  if (!(n >= 2 && n <= 8)) throw usage(`--code-length "${printable(value, 40)}": expected a whole number of words from 2 to 8`)
   return n
 }
 

@@ -70,7 +70,7 @@ export async function runShare(
   if (opts.ipv6Addr) binds.push(parseBindAddress(opts.ipv6Addr, '--ipv6-addr', 6))
   const announce = parseAnnounce(opts.announce ?? [])
   const alpn = ALPNS[parseAlpn(opts.alpn) ?? 'hivemind']
-  const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600) * 1000)
+  const codeTtlMs = Math.round(parseSeconds(opts.codeTtl, '--code-ttl', 24 * 3600, 10) * 1000)
   const codeLength = parseCodeLength(opts.codeLength)
   const limits = { maxPeers: parseCount(opts.maxPeers, '--max-peers', 1, 10_000), maxStreamsPerPeer: parseCount(opts.maxStreams, '--max-streams', 1, 100_000) }
   // The relay matters only with --wormhole; a stray HIVE_WORMHOLE_RELAY must not break a plain share.
@@ -166,6 +166,11 @@ function shareByCode(ticket: string, relayUrl: string, codeLength: number, ttlMs
   sharer.on('mailbox_down', ({ message, retryInMs }) => {
     reporter.status(`warning: ${message}; ticket holders can still join; retrying in ${Math.round(retryInMs / 1000)} s`)
     reporter.event('mailbox_down', { message, retry_in_ms: retryInMs })
+  })
+  sharer.on('backoff', ({ failures, waitMs }) => {
+    const wait = waitMs >= 60_000 ? `${Math.round(waitMs / 60_000)} min` : `${Math.round(waitMs / 1000)} s`
+    reporter.status(`next code in ${wait}, after ${failures} failed ${failures === 1 ? 'exchange' : 'exchanges in a row'} (the ticket still works)`)
+    reporter.event('code_backoff', { failures, wait_s: Math.round(waitMs / 1000) })
   })
   sharer.on('motd', ({ motd }) => reporter.status(`mailbox server says: ${motd}`))
   sharer.start()

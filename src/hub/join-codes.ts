@@ -1,15 +1,12 @@
-import { EventEmitter } from 'node:events'
 import { pino, type Logger } from 'pino'
 import { sleep } from '../deadline.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { Wormhole } from '../wormhole/wormhole.js'
+import { nextDelay, type RetryPolicy } from '../retry.js'
+import { SafeEmitter } from '../safe-emitter.js'
+import { CODE_BACKOFF, codeBackoffMs, type CodeBackoff } from './code-backoff.js'
 
 /** How the hub backs off while the mailbox is unreachable: plain data. */
-export interface RetryPolicy {
-  initialMs: number
-  maxMs: number
-  factor: number
-}
 export const DEFAULT_MAILBOX_RETRY: RetryPolicy = { initialMs: 1_000, maxMs: 30_000, factor: 2 }
 
 export interface JoinCodeOptions {
@@ -19,6 +16,8 @@ export interface JoinCodeOptions {
   /** How long an unused code lives before it is closed as lonely and replaced. */
   ttlMs: number
   retry?: RetryPolicy
+  /** The wait before a new code after failed exchanges in a row. */
+  backoff?: CodeBackoff
   logger?: Logger
 }
 
@@ -29,6 +28,8 @@ export interface JoinCodeEvents {
   expired: [{ code: string }]
   failed: [{ code: string | null; message: string }]
   mailbox_down: [{ message: string; retryInMs: number }]
+  /** After failed exchanges in a row, the next code waits this long. */
+  backoff: [{ failures: number; waitMs: number }]
   motd: [{ motd: string }]
 }
 
@@ -37,17 +38,20 @@ const EXPIRED = 'expired'
 /**
  * Hands the hub's ticket to peers over Magic Wormhole, one code at a time. Every exchange,
  * whatever its outcome, ends that code and allocates a fresh one: a code is never reused
- * after a failed guess. Mailbox trouble is retried with backoff and never stops the hub.
+ * after a failed guess. After failed exchanges the next code waits, longer each time in a
+ * row, which bounds guessing and burning codes. Mailbox trouble is retried with backoff and
+ * never stops the hub.
  */
-export class JoinCodeSharer extends EventEmitter<JoinCodeEvents> {
+export class JoinCodeSharer extends SafeEmitter<JoinCodeEvents> {
   private readonly controller = new AbortController()
   private current: Wormhole | null = null
   private running: Promise<void> | null = null
   private readonly log: Logger
 
   constructor(private readonly options: JoinCodeOptions) {
-    super()
-    this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'join-codes' })
+    const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'join-codes' })
+    super(log)
+    this.log = log
   }
 
   start(): void {
@@ -60,43 +64,56 @@ export class JoinCodeSharer extends EventEmitter<JoinCodeEvents> {
 
   private async loop(): Promise<void> {
     const retry = this.options.retry ?? DEFAULT_MAILBOX_RETRY
-    let delay = retry.initialMs
+    let mailboxDelay = retry.initialMs
+    let failures = 0
     while (!this.stopped) {
       let code: string | null = null
+      let wormhole: Wormhole | null = null
+      let waitMs = 0
       try {
-        const wormhole = await Wormhole.open({
+        wormhole = await Wormhole.open({
           relayUrl: this.options.relayUrl,
           signal: this.controller.signal,
-          onMotd: (motd) => this.emit('motd', { motd }),
+          onMotd: (motd) => this.notify('motd', { motd }),
         })
         this.current = wormhole
         if (this.stopped) break
         code = await wormhole.allocateCode(this.options.codeLength)
-        delay = retry.initialMs
-        this.emit('code', { code })
+        mailboxDelay = retry.initialMs
+        this.notify('code', { code })
         await wormhole.sendText(this.options.ticket, this.options.ttlMs, () => new HiveError('TIMEOUT', 'the code expired unused', { reason: EXPIRED }))
         this.log.info({ code }, 'peer joined via code')
-        this.emit('joined', { code })
+        failures = 0
+        this.notify('joined', { code })
       } catch (err) {
         if (this.stopped) break
-        if (isHiveError(err, 'WRONG_CODE') && code) {
-          this.log.warn({ code }, 'wrong code attempt (code discarded)')
-          this.emit('wrong_code', { code })
-        } else if (isHiveError(err, 'TIMEOUT') && err.details.reason === EXPIRED && code) {
+        if (isHiveError(err, 'TIMEOUT') && err.details.reason === EXPIRED && code) {
           this.log.info({ code }, 'code expired unused')
-          this.emit('expired', { code })
-        } else if (isHiveError(err, 'MAILBOX_UNREACHABLE') || isHiveError(err, 'MAILBOX_ERROR')) {
-          this.log.warn({ err: errorMessage(err), retryInMs: delay }, 'mailbox unavailable')
-          this.emit('mailbox_down', { message: errorMessage(err), retryInMs: delay })
-          await sleep(delay, this.controller.signal)
-          delay = Math.min(delay * retry.factor, retry.maxMs)
+          this.notify('expired', { code })
+        } else if (isHiveError(err, 'MAILBOX_UNREACHABLE') || (isHiveError(err, 'MAILBOX_ERROR') && code === null)) {
+          this.log.warn({ err: errorMessage(err), retryInMs: mailboxDelay }, 'mailbox unavailable')
+          this.notify('mailbox_down', { message: errorMessage(err), retryInMs: mailboxDelay })
+          waitMs = mailboxDelay
+          mailboxDelay = nextDelay(retry, mailboxDelay)
         } else {
-          this.log.warn({ code, err: errorMessage(err) }, 'code exchange failed')
-          this.emit('failed', { code, message: errorMessage(err) })
+          // A wrong code, junk in the mailbox, a crowded nameplate: every failed exchange waits.
+          if (isHiveError(err, 'WRONG_CODE') && code) {
+            this.log.warn({ code }, 'wrong code attempt (code discarded)')
+            this.notify('wrong_code', { code })
+          } else {
+            this.log.warn({ code, err: errorMessage(err) }, 'code exchange failed')
+            this.notify('failed', { code, message: errorMessage(err) })
+          }
+          failures++
+          waitMs = codeBackoffMs(failures, this.options.backoff ?? CODE_BACKOFF)
+          this.notify('backoff', { failures, waitMs })
         }
       } finally {
+        // Whatever happened, this code's connection is done: none is held through a wait.
+        await wormhole?.close('errory')
         this.current = null
       }
+      if (waitMs > 0) await sleep(waitMs, this.controller.signal)
     }
   }
 

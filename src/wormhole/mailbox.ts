@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { WebSocket } from 'undici'
+import { Agent, WebSocket } from 'undici'
 import { HiveError } from '../errors.js'
 import { withDeadline } from '../deadline.js'
-import { parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
+import { MAX_FRAME_BYTES, parseServerMessage, readWelcome, type MailboxMessage, type ServerMessage, type ServerMessageType } from './messages.js'
 import { printable } from '../printable.js'
 
 interface Waiter {
@@ -10,6 +10,16 @@ interface Waiter {
   resolve: (message: never) => void
   reject: (err: Error) => void
   timer: NodeJS.Timeout
+}
+
+/** Mailbox messages queued unread, at most: an exchange needs a handful. */
+const MAX_INBOX = 64
+
+/** One dispatcher for every mailbox connection: it refuses any frame larger than an honest one. */
+let dispatcher: Agent | undefined
+function boundedDispatcher(): Agent {
+  dispatcher ??= new Agent({ webSocket: { maxPayloadSize: MAX_FRAME_BYTES } })
+  return dispatcher
 }
 
 function unreachable(url: string, why: string): HiveError {
@@ -38,7 +48,17 @@ export class MailboxConnection {
     private readonly ws: WebSocket,
     readonly url: string,
   ) {
-    ws.addEventListener('message', (event) => this.onFrame(event.data))
+    ws.addEventListener('message', (event) => {
+      // A connection that failed (or was closed) reads nothing more, whatever is still in flight.
+      if (this.failure) return
+      // Nothing a server sends may end the process: a frame that cannot be handled ends this connection.
+      try {
+        this.onFrame(event.data)
+      } catch (err) {
+        this.fail(new HiveError('MAILBOX_ERROR', `the wormhole mailbox at ${url} sent what hive cannot handle (${(err as Error).message})`, { url }))
+        this.close()
+      }
+    })
     ws.addEventListener('close', () => this.fail(unreachable(url, 'the connection closed')))
   }
 
@@ -46,7 +66,7 @@ export class MailboxConnection {
   static async connect(url: string, options: { timeoutMs: number; signal?: AbortSignal; onMotd?: (motd: string) => void }): Promise<MailboxConnection> {
     let ws: WebSocket
     try {
-      ws = new WebSocket(url)
+      ws = new WebSocket(url, { dispatcher: boundedDispatcher() })
     } catch (err) {
       throw unreachable(url, (err as Error).message)
     }
@@ -138,8 +158,13 @@ export class MailboxConnection {
       const message = parsed.message as MailboxMessage
       const waiter = this.inboxWaiter
       this.inboxWaiter = null
-      if (waiter) waiter.resolve(message)
-      else this.inbox.push(message)
+      if (waiter) return waiter.resolve(message)
+      if (this.inbox.length >= MAX_INBOX) {
+        // No exchange needs this many: someone is flooding the mailbox. Keep none of it.
+        this.fail(new HiveError('MAILBOX_ERROR', `more messages arrived in the mailbox than an exchange needs (a third party is flooding it)`, { url: this.url }))
+        return this.close()
+      }
+      this.inbox.push(message)
       return
     }
     if (parsed.type === 'error') {
@@ -168,6 +193,7 @@ export class MailboxConnection {
   /** Closes the socket; pending waits reject. */
   close(): void {
     this.fail(new HiveError('ABORTED', 'mailbox connection closed'))
+    this.inbox.length = 0
     try {
       this.ws.close()
     } catch {

@@ -5,7 +5,24 @@ import { printable } from '../printable.js'
  * Mailbox server messages (PROTOCOL.md §3), validated on arrival. Unknown keys are kept
  * (the server may add some); unknown message types are ignored by the connection.
  */
-const hex = z.string().regex(/^([0-9a-f]{2})*$/i, 'not hex')
+
+/**
+ * The largest frame a mailbox server sends an honest client: the text hive exchanges (a
+ * ticket, under 1 KiB) travels hex-encoded and encrypted in a few KiB. Anything larger is
+ * refused and the connection dropped.
+ */
+export const MAX_FRAME_BYTES = 64 * 1024
+/** A message body's hex, at most; an honest one is a few KiB. */
+const MAX_BODY_HEX = 32 * 1024
+
+/**
+ * Hex of whole bytes. Checked with a regex that cannot backtrack, and after the length:
+ * `/^([0-9a-f]{2})*$/` on an 8 MiB body overflowed the stack and ended the process.
+ */
+const hex = z
+  .string()
+  .max(MAX_BODY_HEX, 'too long')
+  .refine((s) => s.length % 2 === 0 && /^[0-9a-f]*$/i.test(s), 'not hex')
 
 export const WelcomeSchema = z.looseObject({
   type: z.literal('welcome'),

@@ -17,6 +17,10 @@ export const PUBLIC_MAILBOX = 'ws://relay.magic-wormhole.io:4000/v1'
 export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
 
 const STEP_MS = 30_000
+/** The phases a text exchange uses: the rest are never stored. */
+const KEPT_PHASES = /^(pake|version|[0-9])$/
+/** How long closing may take in all: it must fit in the CLI's 1.8 s grace after Ctrl+C. */
+const CLOSE_MS = 1000
 const text = new TextEncoder()
 const PakeBodySchema = z.looseObject({ pake_v1: z.string().regex(/^[0-9a-f]{66}$/i) })
 const TransferSchema = z.looseObject({
@@ -62,6 +66,7 @@ export class Wormhole {
   private released = false
   private closed = false
   private readonly peerPhases = new Map<string, MailboxMessage>()
+  private peerSide: string | null = null
   private nextOutboundPhase = 0
 
   private constructor(
@@ -110,7 +115,12 @@ export class Wormhole {
     this.conn.send('add', { phase, body: Buffer.from(body).toString('hex') })
   }
 
-  /** The peer's message for `phase`, waiting up to `timeoutMs`; our own echoes are skipped. */
+  /**
+   * The peer's message for `phase`, waiting up to `timeoutMs`. Our own echoes are skipped. The
+   * peer is the first other side to speak, and it must speak its PAKE first: anything else is
+   * someone meddling with the mailbox, and ends the exchange at once rather than leaving a
+   * code shown that can no longer work. Only the phases an exchange uses are kept, once each.
+   */
   private async peerMessage(phase: string, timeoutMs: number, onTimeout: () => HiveError): Promise<MailboxMessage> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
@@ -118,11 +128,18 @@ export class Wormhole {
       if (have) return have
       const message = await this.conn.nextMessage(Math.max(1, deadline - Date.now()), onTimeout)
       if (message.side === this.side) continue
-      if (!this.released && this.nameplate !== null) {
-        // The peer is here: free the nameplate so the number can serve someone else.
-        this.released = true
-        this.conn.send('release', { nameplate: this.nameplate })
+      if (this.peerSide === null) {
+        if (message.phase !== 'pake') {
+          throw new HiveError('PROTOCOL_VIOLATION', `the mailbox of code ${this.code} got a "${printable(message.phase, 20)}" message where the other side's key exchange belongs (someone meddling?)`)
+        }
+        this.peerSide = message.side
+        if (!this.released && this.nameplate !== null) {
+          // The peer is here: free the nameplate so the number can serve someone else.
+          this.released = true
+          this.conn.send('release', { nameplate: this.nameplate })
+        }
       }
+      if (message.side !== this.peerSide || !KEPT_PHASES.test(message.phase)) continue
       if (!this.peerPhases.has(message.phase)) this.peerPhases.set(message.phase, message)
     }
   }
@@ -201,21 +218,26 @@ export class Wormhole {
     }
   }
 
-  /** Releases the nameplate, closes the mailbox with `mood`, and closes the socket. */
+  /**
+   * Releases the nameplate, closes the mailbox with `mood`, and closes the socket. Both
+   * requests go out at once and share one short deadline, so that a hub stopped with Ctrl+C
+   * frees its nameplate within the CLI's grace period.
+   */
   async close(mood: Mood): Promise<void> {
     if (this.closed) return
     this.closed = true
+    const replies: Promise<unknown>[] = []
     try {
       if (!this.released && this.nameplate !== null) {
         this.released = true
-        await this.conn.request('release', { nameplate: this.nameplate }, 'released', 2000).catch(() => undefined)
+        replies.push(this.conn.request('release', { nameplate: this.nameplate }, 'released', CLOSE_MS))
       }
-      if (this.mailbox !== null) await this.conn.request('close', { mailbox: this.mailbox, mood }, 'closed', 2000).catch(() => undefined)
+      if (this.mailbox !== null) replies.push(this.conn.request('close', { mailbox: this.mailbox, mood }, 'closed', CLOSE_MS))
     } catch {
       // The server is gone: nothing to release.
-    } finally {
-      this.conn.close()
     }
+    await Promise.allSettled(replies)
+    this.conn.close()
   }
 }
 

@@ -21,7 +21,10 @@ export interface FakeMailboxOptions {
 
 export interface FakeMailbox {
   url: string
+  /** Connections open now. */
   clients: Set<FakeClient>
+  /** Connections opened since the start. */
+  opened(): number
   close(): Promise<void>
 }
 
@@ -51,7 +54,9 @@ export async function startFakeMailbox(options: FakeMailboxOptions = {}): Promis
     return box
   }
 
+  let opened = 0
   wss.on('connection', (ws) => {
+    opened++
     const client: FakeClient = {
       ws,
       side: null,
@@ -126,6 +131,7 @@ export async function startFakeMailbox(options: FakeMailboxOptions = {}): Promis
   return {
     url: `ws://127.0.0.1:${port}/v1`,
     clients,
+    opened: () => opened,
     close: () =>
       new Promise((resolve) => {
         for (const c of clients) c.ws.terminate()
