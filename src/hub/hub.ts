@@ -13,6 +13,7 @@ import type { HubIdentity } from '../identity/identity.js'
 import { runAcceptors } from './acceptors.js'
 import { PeerSession, type SessionContext, type SessionPeer } from './peer-session.js'
 import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } from './refusal-digest.js'
+import { quicStreamLimit } from '../protocol/stream-limit.js'
 
 /** What one hub lets the network make it hold: plain data, documented in README.md. */
 export interface HubLimits {
@@ -109,6 +110,7 @@ export class Hub extends SafeEmitter<HubEvents> {
     )
     this.ctx = {
       hubName: options.name,
+      maxStreams: this.limits.maxStreamsPerPeer,
       alpn: options.alpn ?? ALPNS.hivemind,
       token: options.identity.token,
       services: options.services,
@@ -259,8 +261,7 @@ export class Hub extends SafeEmitter<HubEvents> {
 
 async function bindQuic(options: HubOptions, limits: HubLimits, log: Logger): Promise<LinkListener[]> {
   const explicit = options.binds !== undefined && options.binds.length > 0
-  // The control stream is one of the streams a peer opens.
-  const transport = { maxConcurrentStreams: limits.maxStreamsPerPeer + 1, ...options.transport }
+  const transport = { maxConcurrentStreams: quicStreamLimit(limits.maxStreamsPerPeer), ...options.transport }
   const listeners: LinkListener[] = []
   try {
     for (const bind of explicit ? options.binds! : DEFAULT_BINDS) {

@@ -12,6 +12,8 @@ import { forwardStream, type ForwardContext, type StreamRegistry } from './forwa
 
 export interface SessionContext extends ForwardContext {
   hubName: string
+  /** Data streams the peer may have open at once; told to version 2 peers in the welcome. */
+  maxStreams: number
   alpn: string
   token: Uint8Array
   helloTimeoutMs: number
@@ -68,7 +70,11 @@ export class PeerSession {
     // Data streams are welcome from the moment the welcome leaves, not from when the write returns.
     this.welcomed = true
     this.peer = peer
-    await control.send(control.version >= 2 ? { type: 'welcome', hub: this.ctx.hubName, version: control.version } : { type: 'welcome', hub: this.ctx.hubName })
+    await control.send(
+      control.version >= 2
+        ? { type: 'welcome', hub: this.ctx.hubName, version: control.version, streams: this.ctx.maxStreams }
+        : { type: 'welcome', hub: this.ctx.hubName },
+    )
     return peer
   }
 

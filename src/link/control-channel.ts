@@ -11,6 +11,8 @@ export class ControlChannel {
   private buffered: Buffer = Buffer.alloc(0)
   /** The version both sides speak, once hello and welcome have settled it. */
   version: ProtocolVersion = 1
+  /** Data streams the hub lets us keep open at once, when its welcome said (version 2). */
+  streamLimit: number | undefined
 
   constructor(readonly stream: ByteStream) {}
 

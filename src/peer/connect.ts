@@ -102,6 +102,7 @@ export async function sayHello(link: Link, ticket: Ticket, peerName: string, tim
   }
   if (answer?.type === 'welcome') {
     control.version = Math.min(version, answer.version ?? 1) as ProtocolVersion
+    control.streamLimit = answer.streams
     return control
   }
   if (answer?.type === 'refused') {

@@ -11,6 +11,7 @@ import { decodeAck, encodeDataHeader } from '../protocol/header.js'
 import type { ServiceName } from '../protocol/services.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { SpareStream } from './spare-stream.js'
+import { StreamSlots } from './stream-slots.js'
 
 /** How a session with the hub ended: the hub said goodbye, or it vanished. */
 export type SessionEnd = { code: 'HUB_STOPPED'; reason: string } | { code: 'HUB_LOST'; reason: string }
@@ -26,6 +27,9 @@ const ANSWER_TIMEOUT_MS = 15_000
 export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; message: string }] }> {
   readonly ended: Promise<SessionEnd>
   private readonly spare: SpareStream
+  private readonly slots: StreamSlots
+  /** Aborted when the link is gone: connections waiting for a slot give up then. */
+  private readonly gone = new AbortController()
   private readonly streams = new Map<number, AbortController>()
   private leaving = false
 
@@ -37,7 +41,9 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     super(log)
     this.spare = new SpareStream(link)
     this.spare.prime()
+    this.slots = new StreamSlots(control.streamLimit)
     this.ended = this.watch()
+    void link.closed.then(() => this.gone.abort())
   }
 
   /**
@@ -46,6 +52,28 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
    */
   async forward(service: ServiceName, socket: Socket): Promise<void> {
     socket.on('error', () => undefined)
+    const clientGone = new AbortController()
+    const onClose = (): void => clientGone.abort()
+    socket.once('close', onClose)
+    let release: () => void
+    try {
+      release = await this.slots.acquire(AbortSignal.any([clientGone.signal, this.gone.signal]))
+    } catch {
+      // The client left, or the link did, while waiting for one of the hub's streams.
+      socket.resetAndDestroy()
+      return
+    } finally {
+      socket.off('close', onClose)
+    }
+    try {
+      await this.forwardInSlot(service, socket)
+    } finally {
+      release()
+    }
+  }
+
+  private async forwardInSlot(service: ServiceName, socket: Socket): Promise<void> {
+    if (socket.destroyed) return
     let stream: ByteStream | undefined
     let answer: Promise<Buffer>
     try {

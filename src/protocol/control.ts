@@ -32,6 +32,8 @@ export const WelcomeSchema = z.looseObject({
   hub: name,
   /** Version 2 hubs confirm the version here; version 1 welcomes have no such field. */
   version: version.optional(),
+  /** Version 2: data streams the peer may keep open at once (`--max-streams`). */
+  streams: z.number().int().min(1).max(1_000_000).optional(),
 })
 /** Codes a version 1 peer understands; later ones go only to version 2 peers. */
 export const V1_REFUSAL_CODES = ['token', 'alpn', 'version'] as const
