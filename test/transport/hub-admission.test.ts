@@ -62,7 +62,7 @@ describe('protocol versions', () => {
     const h = await hub()
     const p = await peer(h)
     await p.send(rawFrame(helloFor(h.ticket, 'new-peer', 2)))
-    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub', version: 2 })
+    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub', version: 2, streams: 1024 })
   })
 
   it('answers a hello in a version it does not speak with refused{code: "version"}, as PROTOCOL.md promises', async () => {
