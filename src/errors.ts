@@ -25,6 +25,10 @@ export type HiveErrorCode =
   | 'CODE_CROWDED'
   | 'JOIN_TIMEOUT'
   | 'HUB_FULL'
+  | 'DHT_UNREACHABLE'
+  | 'HUB_NOT_FOUND'
+  | 'HOLEPUNCH_FAILED'
+  | 'RELAY_FAILED'
   | 'ABORTED'
   | 'INTERNAL'
 
