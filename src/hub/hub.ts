@@ -5,7 +5,11 @@ import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import type { Link, LinkListener } from '../link/types.js'
 import { formatHostPort, reachableAddresses, type HostPort } from '../protocol/address.js'
 import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.js'
-import { chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
+import { MAX_RELAYS, TICKET_VERSION, TICKET_VERSION_DHT, chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import type { DhtBootstrap } from '../dht/bootstrap.js'
+import { DhtListener } from '../dht/listener.js'
+import { dhtKeyPair, joinDht } from '../dht/node.js'
 import type { RetryPolicy } from '../retry.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicListener, type TransportOptions } from '../transport/index.js'
@@ -55,6 +59,10 @@ export interface HubOptions {
   transport?: Partial<TransportOptions>
   /** Listeners to use instead of binding QUIC ones (tests inject faults this way). */
   listeners?: LinkListener[]
+  /** The DHT to announce the hub on, so peers behind NATs find it; `none` for direct QUIC only. */
+  dht?: DhtBootstrap
+  /** Blind relays (their public keys) for peers whose NATs cannot be punched. */
+  relays?: Buffer[]
   helloTimeoutMs?: number
   headerTimeoutMs?: number
   dialTimeoutMs?: number
@@ -138,13 +146,20 @@ export class Hub extends SafeEmitter<HubEvents> {
       for (const l of listeners) l.close()
       throw new HiveError('ADDR_IN_USE', 'the hub is bound to no reachable address; pass --ipv4-addr or --announce')
     }
+    const dht = options.dht && options.dht.kind !== 'none' ? await listenOnDht(options, limits, log).catch((err: unknown) => {
+      for (const l of listeners) l.close()
+      throw err
+    }) : null
+    if (dht) listeners.push(dht)
+    const relays = options.relays ?? []
     const text = encodeTicket({
-      version: 1,
+      version: dht ? TICKET_VERSION_DHT : TICKET_VERSION,
       name: options.name,
       alpn: options.alpn ?? ALPNS.hivemind,
       publicKey: options.identity.publicKey,
       token: options.identity.token,
       addresses,
+      ...(dht ? { dht: true, relays: relays.slice(0, MAX_RELAYS).map((r) => new Uint8Array(r)) } : {}),
     })
     const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted })
     for (const listener of listeners) {
@@ -256,6 +271,20 @@ export class Hub extends SafeEmitter<HubEvents> {
       this.digest.flush()
     })()
     return this.stopping
+  }
+}
+
+async function listenOnDht(options: HubOptions, limits: HubLimits, log: Logger): Promise<DhtListener> {
+  const { raw } = privateKeyFromProtobuf(options.identity.privateKeyProto)
+  const keyPair = dhtKeyPair(options.identity.publicKey, raw)
+  const dht = await joinDht(options.dht!)
+  try {
+    const listener = await DhtListener.listen(dht, keyPair, { relays: options.relays ?? [], maxRemoteStreams: limits.maxStreamsPerPeer + 2 })
+    log.info({ dht: dht.address(), relays: options.relays?.length ?? 0 }, 'announced on the DHT')
+    return listener
+  } catch (err) {
+    await dht.destroy({ force: true }).catch(() => undefined)
+    throw err
   }
 }
 
