@@ -17,15 +17,31 @@ export interface RelayNode {
  * relay pairs two connections that present the same token and forwards their encrypted
  * bytes; it never holds a key for them.
  */
+/**
+ * A hole puncher learns its NAT's kind from what 3 or more DHT nodes report back (hyperdht's
+ * lib/nat.js): with the bootstrapper alone every punch aborts. So a self-hosted DHT runs
+ * the bootstrapper and this many more full nodes, on the ports after it.
+ */
+const EXTRA_NODES = 3
+
 export async function startRelayNode(host: string, port: number, keyPair: KeyPair, log: Logger, bootstrap?: string[]): Promise<RelayNode> {
   let dht: DHT
+  const extra: DHT[] = []
   try {
-    dht = DHT.bootstrapper(port, host, bootstrap ? { bootstrap } : {})
+    dht = DHT.bootstrapper(port, host, bootstrap && bootstrap.length > 0 ? { bootstrap } : {})
     dht.on('error', () => undefined)
     await dht.ready()
+    const self = [{ host, port }]
+    for (let i = 1; i <= EXTRA_NODES; i++) {
+      const node = new DHT({ bootstrap: self, host, port: port + i, ephemeral: false, firewalled: false })
+      node.on('error', () => undefined)
+      extra.push(node)
+      await node.ready()
+    }
   } catch (err) {
     const where = formatHostPort({ host, port })
-    throw new HiveError('ADDR_IN_USE', `cannot run a DHT node on UDP ${where}: ${errorMessage(err)}`, { address: where })
+    for (const node of extra) await node.destroy({ force: true }).catch(() => undefined)
+    throw new HiveError('ADDR_IN_USE', `cannot run DHT nodes on UDP ${where} and the ${EXTRA_NODES} ports after it: ${errorMessage(err)}`, { address: where })
   }
   const relay = new BlindRelay({ createStream: (options) => dht.createRawStream({ ...(options as object), framed: true }) })
   const server = dht.createServer({}, (socket: NoiseSocket) => {
@@ -46,6 +62,7 @@ export async function startRelayNode(host: string, port: number, keyPair: KeyPai
     async close() {
       await server.close().catch(() => undefined)
       await relay.close().catch(() => undefined)
+      for (const node of extra) await node.destroy({ force: true }).catch(() => undefined)
       await dht.destroy({ force: true }).catch(() => undefined)
     },
   }
