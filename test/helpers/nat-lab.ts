@@ -123,6 +123,24 @@ export async function buildNatLab(kind: NatKind): Promise<NatLab> {
   }
 }
 
+let testLinks = 0
+
+/**
+ * A point-to-point link between the test process (root namespace) and one host of the lab,
+ * 198.19.N.1 on the test's side and 198.19.N.2 on the host's, with no route beyond: the hub
+ * reaches the test's services over it, and the test reaches the peer's local ports. It is no
+ * path between hub and peer, so it changes nothing about the NATs between them.
+ */
+export function linkToTest(hostNs: string, n: number): { testAddr: string; hostAddr: string } {
+  const name = `hvt${process.pid % 100000}${testLinks++}`
+  ip('link', 'add', name, 'type', 'veth', 'peer', 'name', 'tst0', 'netns', hostNs)
+  ip('addr', 'add', `198.19.${n}.1/30`, 'dev', name)
+  ip('-n', hostNs, 'addr', 'add', `198.19.${n}.2/30`, 'dev', 'tst0')
+  ip('link', 'set', name, 'up')
+  ip('-n', hostNs, 'link', 'set', 'tst0', 'up')
+  return { testAddr: `198.19.${n}.1`, hostAddr: `198.19.${n}.2` }
+}
+
 export interface DhtInternet {
   /** Pass as `bootstrap` to every hyperdht node in the lab, so none looks for the public ones. */
   bootstrap: { host: string; port: number }[]
