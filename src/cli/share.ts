@@ -81,7 +81,6 @@ export async function runShare(
 
   const identity = await identityFor(opts, reporter)
   const { dht, relays } = dhtOptions(opts)
-  if (dht.kind !== 'none') reporter.status(dht.kind === 'default' ? 'announcing the hub on the public DHT ...' : `announcing the hub on the DHT at ${dht.nodes.join(', ')} ...`)
   const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, limits, logger, dht, relays })
   let sharer: JoinCodeSharer | null = null
   shutdown.onStop(async () => {
@@ -118,7 +117,12 @@ export async function runShare(
     reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
   }
   reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
-  reporter.status(dht.kind === 'none' ? 'not on the DHT (--dht-bootstrap none): peers need UDP to an address above' : `and on the DHT under its key, for peers behind NAT${relays.length > 0 ? `, with ${relays.length} relay${relays.length > 1 ? 's' : ''}` : ''}`)
+  if (dht.kind === 'none') reporter.status('not on the DHT (--dht-bootstrap none): peers need UDP to an address above')
+  else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
+  hub.on('dht_ready', ({ relays: count }) => {
+    reporter.status(`on the DHT: peers behind NAT can reach the hub${count > 0 ? ` (and through ${count} relay${count > 1 ? 's' : ''})` : ''}`)
+    reporter.event('dht_ready', { relays: count })
+  })
   if (hub.omittedAddresses.length > 0) {
     const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
     reporter.status(`warning: ${message}`)

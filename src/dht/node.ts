@@ -29,9 +29,12 @@ export async function joinDht(bootstrap: DhtBootstrap, options: { keyPair?: KeyP
   dht.on('error', () => undefined)
   try {
     await withDeadline(dht.ready(), READY_TIMEOUT_MS, 'joining the DHT', options.signal)
+    // hyperdht is "ready" even when no bootstrap node answered; then it knows no node at all.
+    if (dht.table.size === 0) throw new HiveError('DHT_UNREACHABLE', 'no DHT node answered')
   } catch (err) {
     await dht.destroy({ force: true }).catch(() => undefined)
-    throw new HiveError('DHT_UNREACHABLE', `could not join the DHT (${errorMessage(err)}); check --dht-bootstrap, or pass --dht-bootstrap none for direct connections only`)
+    const where = nodes ? ` at ${nodes.join(', ')}` : ''
+    throw new HiveError('DHT_UNREACHABLE', `could not join the DHT${where} (${errorMessage(err)})`)
   }
   return dht
 }

@@ -53,6 +53,7 @@ declare module 'hyperdht' {
     static bootstrapper(port: number, host: string, options?: DHTOptions): DHT
     readonly destroyed: boolean
     readonly firewalled: boolean
+    readonly table: { size: number }
     ready(): Promise<void>
     address(): { host: string; port: number; family: number }
     remoteAddress(): { host: string; port: number } | null

@@ -50,6 +50,7 @@ async function setUp(kind: NatKind, hubRelay: boolean): Promise<Case> {
     { netns: lab.hubNs },
   )
   const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+  await hub.waitEvent('dht_ready')
   return { lab, relayKey, bootstrap, hub, ticket, peerHost: toPeer.hostAddr }
 }
 
