@@ -86,7 +86,8 @@ export interface Managed {
 }
 
 export function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Managed {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // The benchmark runs on loopback: hive's default, the public DHT, stays out of it.
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: { HIVE_DHT_BOOTSTRAP: 'none', ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout!.on('data', (c: Buffer) => (out += c))

@@ -6,6 +6,7 @@ import { runJoin, type JoinOptions } from './cli/join.js'
 import { createLogger } from './cli/logger.js'
 import { Reporter } from './cli/reporter.js'
 import { runShare, type ShareOptions } from './cli/share.js'
+import { runRelay, type RelayOptions } from './cli/relay.js'
 import { DEFAULT_HUB_LIMITS } from './hub/hub.js'
 import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
@@ -19,6 +20,8 @@ interface GlobalOptions {
   json?: boolean
   alpn?: string
   wormholeRelay: string
+  dhtBootstrap?: string
+  relay?: string[]
 }
 
 const SHARE_EXAMPLES = `
@@ -44,6 +47,14 @@ Examples:
   $ hive join laptop --join-code 5-hamburger-endorse
 `
 
+const RELAY_EXAMPLES = `
+Examples:
+  # self-host the rendezvous on a public machine, then point hubs and peers at it
+  $ hive relay --bind 0.0.0.0:49737
+  $ hive share 127.0.0.1:3000 - - my-hub --dht-bootstrap relay.example.org:49737 --relay <KEY>
+  $ hive join laptop --ticket - --dht-bootstrap relay.example.org:49737
+`
+
 const EXIT_CODES = `
 Exit codes:
   0 ok, or stopped with Ctrl+C     6 token refused          11 QUIC library unavailable
@@ -54,6 +65,7 @@ Exit codes:
   5 hub identity mismatch         14 wrong join code        17 join code crowded
                                   15 mailbox unreachable    18 nobody shares that code
                                   16 mailbox refused        19 hub full
+ 20 DHT unreachable  21 hub not on the DHT  22 hole punching failed, no relay  23 relay failed
 `
 
 function main(argv: string[]): void {
@@ -72,6 +84,12 @@ function main(argv: string[]): void {
     .option('--json', 'newline-delimited JSON events on stdout; human lines stay on stderr')
     .addOption(new Option('--alpn <protocol>', 'application protocol carried in the hello').choices(['hivemind', 'federated-hivemind']))
     .addOption(new Option('--wormhole-relay <URL>', 'Magic Wormhole mailbox server for join codes').env('HIVE_WORMHOLE_RELAY').default(PUBLIC_MAILBOX))
+    .addOption(new Option('--dht-bootstrap <HOST:PORT,...>', 'DHT nodes for reaching hubs behind NAT (default: the public hyperdht nodes); none: direct QUIC only').env('HIVE_DHT_BOOTSTRAP'))
+    .addOption(
+      new Option('--relay <KEY>', 'blind relay (its key, from `hive relay`) for when hole punching fails; repeatable, or comma-separated in the env')
+        .env('HIVE_RELAY')
+        .argParser((v: string, all: string[] | undefined) => [...(all ?? []), ...v.split(',')]),
+    )
     .addHelpText('after', EXIT_CODES)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -102,7 +120,7 @@ function main(argv: string[]): void {
     .addHelpText('after', SHARE_EXAMPLES)
     .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
-      const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
+      const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
       await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, opts, reporter, logger, shutdown))
     })
 
@@ -121,7 +139,7 @@ function main(argv: string[]): void {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
-        const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay }
+        const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
         const end = await runJoin(name, opts, reporter, logger, shutdown)
         if (end.code === 'LEFT') return exit(0)
         const code = end.code
@@ -129,6 +147,18 @@ function main(argv: string[]): void {
         reporter.event('hub_left', { code, reason: end.reason })
         exit(exitFor(code).status)
       })
+    })
+
+  program
+    .command('relay')
+    .description('run a DHT node others can bootstrap from, and a blind relay for peers whose NATs cannot be punched')
+    .option('--bind <HOST:PORT>', 'UDP address of the DHT node and relay', '0.0.0.0:49737')
+    .option('--identity <FILE>', 'relay key file, so its key stays the same across runs (default: $XDG_CONFIG_HOME/hive/relay.key)')
+    .option('--ephemeral', 'use a fresh relay key and write nothing to disk')
+    .addHelpText('after', RELAY_EXAMPLES)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { globals, reporter, logger } = context(cmd)
+      await guard(reporter, exit, () => runRelay({ ...cmd.opts<RelayOptions>(), dhtBootstrap: globals.dhtBootstrap }, reporter, logger, shutdown))
     })
 
   program.parseAsync(argv).catch((err: unknown) => {

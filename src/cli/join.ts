@@ -1,3 +1,4 @@
+import { dhtOptions } from './paths.js'
 import type { Logger } from 'pino'
 import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
@@ -20,6 +21,8 @@ export interface JoinOptions {
   joinCode?: string
   joinTimeout: string
   wormholeRelay: string
+  dhtBootstrap?: string
+  relay?: string[]
 }
 
 const OPTION_NAMES: Record<ServiceName, string> = { frontend: '--frontend-addr', backend: '--backend-addr', websocket: '--ws-addr' }
@@ -62,7 +65,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   }
 
   reporter.status(`joining hub \`${ticket.name}\` at ${ticket.addresses.join(', ')} ...`)
-  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger, signal })
+  const { dht, relays } = dhtOptions(opts)
+  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger, signal, dht, relays })
   shutdown.onStop(async () => {
     reporter.status('leaving the hub')
     await peer.leave('peer left')
@@ -72,7 +76,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.event('warning', { message: w.message, service: w.service ?? null })
   })
 
-  reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) at ${peer.hubAddress}`)
+  const how = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' }[peer.path]
+  reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) ${how}, at ${peer.hubAddress}`)
   const services: Record<string, string | null> = {}
   for (const service of SERVICES) {
     const at = peer.services[service]
@@ -80,7 +85,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.status(`  ${service.padEnd(10)} ${at ? `${SCHEME[service]}://${formatHostPort(at)}` : '- (not exposed)'}`)
   }
   reporter.status('press Ctrl+C to leave')
-  reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, services })
+  reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, path: peer.path, remote_address: peer.hubAddress, services })
 
   return peer.ended
 }

@@ -1,3 +1,4 @@
+import { dhtOptions } from './paths.js'
 import type { Logger } from 'pino'
 import { HiveError } from '../errors.js'
 import { Hub } from '../hub/hub.js'
@@ -35,6 +36,8 @@ export interface ShareOptions {
   maxPeers: string
   maxStreams: string
   wormholeRelay: string
+  dhtBootstrap?: string
+  relay?: string[]
 }
 
 async function identityFor(opts: ShareOptions, reporter: Reporter): Promise<HubIdentity> {
@@ -77,7 +80,8 @@ export async function runShare(
   const relayUrl = opts.wormhole ? parseRelayUrl(opts.wormholeRelay) : ''
 
   const identity = await identityFor(opts, reporter)
-  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, limits, logger })
+  const { dht, relays } = dhtOptions(opts)
+  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, limits, logger, dht, relays })
   let sharer: JoinCodeSharer | null = null
   shutdown.onStop(async () => {
     reporter.status('stopping: telling peers the hub stopped')
@@ -113,6 +117,12 @@ export async function runShare(
     reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
   }
   reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
+  if (dht.kind === 'none') reporter.status('not on the DHT (--dht-bootstrap none): peers need UDP to an address above')
+  else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
+  hub.on('dht_ready', ({ relays: count }) => {
+    reporter.status(`on the DHT: peers behind NAT can reach the hub${count > 0 ? ` (and through ${count} relay${count > 1 ? 's' : ''})` : ''}`)
+    reporter.event('dht_ready', { relays: count })
+  })
   if (hub.omittedAddresses.length > 0) {
     const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
     reporter.status(`warning: ${message}`)
@@ -131,7 +141,7 @@ export async function runShare(
   reporter.status('')
   reporter.status('waiting for peers; press Ctrl+C to stop')
   reporter.data(hub.ticket)
-  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId })
+  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
 
   if (opts.wormhole) sharer = shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
 }

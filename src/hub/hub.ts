@@ -5,7 +5,11 @@ import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import type { Link, LinkListener } from '../link/types.js'
 import { formatHostPort, reachableAddresses, type HostPort } from '../protocol/address.js'
 import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.js'
-import { chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
+import { MAX_RELAYS, TICKET_VERSION, TICKET_VERSION_DHT, chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import type { DhtBootstrap } from '../dht/bootstrap.js'
+import { DhtListener } from '../dht/listener.js'
+import { dhtKeyPair, joinDht } from '../dht/node.js'
 import type { RetryPolicy } from '../retry.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicListener, type TransportOptions } from '../transport/index.js'
@@ -55,6 +59,10 @@ export interface HubOptions {
   transport?: Partial<TransportOptions>
   /** Listeners to use instead of binding QUIC ones (tests inject faults this way). */
   listeners?: LinkListener[]
+  /** The DHT to announce the hub on, so peers behind NATs find it; `none` for direct QUIC only. */
+  dht?: DhtBootstrap
+  /** Blind relays (their public keys) for peers whose NATs cannot be punched. */
+  relays?: Buffer[]
   helloTimeoutMs?: number
   headerTimeoutMs?: number
   dialTimeoutMs?: number
@@ -67,6 +75,8 @@ export interface HubEvents {
   /** Refusals of one kind from one host that were counted, not reported one by one. */
   refusals: [RefusalSummary]
   warning: [{ message: string; service?: ServiceName }]
+  /** The hub is on the DHT: peers behind NAT can reach it. */
+  dht_ready: [{ relays: number }]
 }
 
 const DEFAULT_BINDS: HostPort[] = [
@@ -89,6 +99,8 @@ export class Hub extends SafeEmitter<HubEvents> {
   private readonly digest: RefusalDigest
   private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
+  /** Settles once the hub is on the DHT, or has given up on it (with a warning). */
+  dhtReady: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly name: string,
@@ -138,33 +150,55 @@ export class Hub extends SafeEmitter<HubEvents> {
       for (const l of listeners) l.close()
       throw new HiveError('ADDR_IN_USE', 'the hub is bound to no reachable address; pass --ipv4-addr or --announce')
     }
+    // The ticket says "on the DHT" at once; joining happens beside the direct path, so a hub
+    // whose DHT is slow or unreachable still starts at once and serves direct peers.
+    const onDht = options.dht !== undefined && options.dht.kind !== 'none'
+    const relays = options.relays ?? []
     const text = encodeTicket({
-      version: 1,
+      version: onDht ? TICKET_VERSION_DHT : TICKET_VERSION,
       name: options.name,
       alpn: options.alpn ?? ALPNS.hivemind,
       publicKey: options.identity.publicKey,
       token: options.identity.token,
       addresses,
+      ...(onDht ? { dht: true, relays: relays.slice(0, MAX_RELAYS).map((r) => new Uint8Array(r)) } : {}),
     })
     const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted })
-    for (const listener of listeners) {
-      detach(
-        runAcceptors(listener, {
-          concurrency: limits.acceptConcurrency,
-          retry: ACCEPT_RETRY,
-          signal: hub.controller.signal,
-          onLink: (link) => hub.onLink(link),
-          onError: (err, retryInMs) => {
-            log.warn({ err: errorMessage(err), retryInMs }, 'accepting a connection failed')
-            hub.notify('warning', { message: `accepting a connection on ${formatHostPort(listener)} failed (${errorMessage(err)}); retrying in ${retryInMs} ms` })
-          },
-        }),
-        log,
-        'the accept loop',
+    for (const listener of listeners) hub.serve(listener)
+    if (onDht) {
+      hub.dhtReady = listenOnDht(options, limits, log).then(
+        (listener) => {
+          if (hub.stopping) return void listener.close()
+          hub.linkListeners.push(listener)
+          hub.serve(listener)
+          hub.notify('dht_ready', { relays: relays.length })
+        },
+        (err: unknown) => {
+          log.warn({ err: errorMessage(err) }, 'not on the DHT')
+          hub.notify('warning', { message: `${errorMessage(err)}; peers behind NAT cannot reach this hub, direct peers can` })
+        },
       )
     }
     log.info({ addresses: listeners.map((l) => formatHostPort(l)), limits }, 'hub listening')
     return hub
+  }
+
+  /** Takes links from a listener until the hub stops. */
+  private serve(listener: LinkListener): void {
+    detach(
+      runAcceptors(listener, {
+        concurrency: this.limits.acceptConcurrency,
+        retry: ACCEPT_RETRY,
+        signal: this.controller.signal,
+        onLink: (link) => this.onLink(link),
+        onError: (err, retryInMs) => {
+          this.log.warn({ err: errorMessage(err), retryInMs }, 'accepting a connection failed')
+          this.notify('warning', { message: `accepting a connection on ${formatHostPort(listener)} failed (${errorMessage(err)}); retrying in ${retryInMs} ms` })
+        },
+      }),
+      this.log,
+      'the accept loop',
+    )
   }
 
   /** A new link: it waits among the unwelcomed, whose number is capped. */
@@ -256,6 +290,20 @@ export class Hub extends SafeEmitter<HubEvents> {
       this.digest.flush()
     })()
     return this.stopping
+  }
+}
+
+async function listenOnDht(options: HubOptions, limits: HubLimits, log: Logger): Promise<DhtListener> {
+  const { raw } = privateKeyFromProtobuf(options.identity.privateKeyProto)
+  const keyPair = dhtKeyPair(options.identity.publicKey, raw)
+  const dht = await joinDht(options.dht!)
+  try {
+    const listener = await DhtListener.listen(dht, keyPair, { relays: options.relays ?? [], maxRemoteStreams: limits.maxStreamsPerPeer + 2 })
+    log.info({ dht: dht.address(), relays: options.relays?.length ?? 0 }, 'announced on the DHT')
+    return listener
+  } catch (err) {
+    await dht.destroy({ force: true }).catch(() => undefined)
+    throw err
   }
 }
 

@@ -33,6 +33,8 @@ export interface Link {
   readonly remotePeerId: string
   /** Where the other side is, for people and logs. */
   readonly remoteAddress: string
+  /** How the link reaches the other side: QUIC to an address, or the DHT path's two ways. */
+  readonly path: 'direct' | 'holepunched' | 'relayed'
   /** Resolves when the link is gone, for whatever reason. Never rejects. */
   readonly closed: Promise<void>
   readonly isClosed: boolean

@@ -10,6 +10,7 @@ import { sleep, withDeadline } from '../deadline.js'
 import { nextDelay, type RetryPolicy } from '../retry.js'
 import type { Link } from '../link/types.js'
 import type { QuicDialer } from '../transport/index.js'
+import type { DhtDialer } from '../dht/dialer.js'
 import { printable } from '../printable.js'
 
 async function resolveAll(address: string): Promise<{ ip: string; family: 4 | 6; port: number }[]> {
@@ -25,7 +26,7 @@ async function resolveAll(address: string): Promise<{ ip: string; family: 4 | 6;
  * Dials every address in the ticket at once and keeps the first connection whose remote
  * key is the ticket's. A connection to any other key is closed before a byte is sent.
  */
-export async function dialHub(dialer: QuicDialer, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<Link> {
+export async function dialQuic(dialer: QuicDialer, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<Link> {
   const deadline = Date.now() + timeoutMs
   const mismatches: string[] = []
   const attempts = ticket.addresses.map(async (address) => {
@@ -69,6 +70,55 @@ export async function dialHub(dialer: QuicDialer, ticket: Ticket, timeoutMs: num
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`
+}
+
+/** The ways a peer can reach a hub: QUIC always, the DHT when the ticket and options allow. */
+export interface HubPaths {
+  quic: QuicDialer
+  /** Starts joining the DHT at once; awaited only if the direct path is slow to answer. */
+  dht?: Promise<DhtDialer> | null
+}
+
+/** How long the direct path has on its own before the DHT path starts too. */
+export const DHT_HEADSTART_MS = 1_000
+
+/** DHT failures that say more than "the direct path did not answer". */
+const TELLING_DHT_ERRORS = new Set(['HUB_NOT_FOUND', 'HOLEPUNCH_FAILED', 'RELAY_FAILED', 'DHT_UNREACHABLE'])
+
+/**
+ * Races the paths: direct QUIC to the ticket's addresses first, and the DHT path if no
+ * direct answer comes within DHT_HEADSTART_MS (or every direct dial has failed). The first
+ * link wins; the other attempt is abandoned, and closed should it still succeed.
+ */
+export async function dialHub(paths: HubPaths, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<Link> {
+  if (!paths.dht || !ticket.dht) return dialQuic(paths.quic, ticket, timeoutMs, log, signal)
+  const deadline = Date.now() + timeoutMs
+  const race = new AbortController()
+  const inner = signal ? AbortSignal.any([signal, race.signal]) : race.signal
+  const direct = dialQuic(paths.quic, ticket, timeoutMs, log, inner)
+  direct.catch(() => undefined)
+  const viaDht = (async (): Promise<Link> => {
+    await Promise.race([sleep(DHT_HEADSTART_MS, inner).catch(() => undefined), direct.then(() => undefined, () => undefined)])
+    if (inner.aborted) throw new HiveError('ABORTED', 'the direct path won')
+    log.debug('no direct answer yet: trying the DHT path')
+    const dialer = await paths.dht!
+    return dialer.dial(ticket, Math.max(1, deadline - Date.now()), inner)
+  })()
+  viaDht.catch(() => undefined)
+  try {
+    const winner = await Promise.any([direct, viaDht])
+    race.abort()
+    for (const other of [direct, viaDht]) void other.then((l) => l !== winner && l.close(), () => undefined)
+    log.debug({ path: winner.path, address: winner.remoteAddress }, 'hub reached')
+    return winner
+  } catch {
+    if (signal?.aborted) throw new HiveError('ABORTED', 'join was cancelled')
+    const [directErr, dhtErr] = await Promise.all([direct.then(() => null, (e: unknown) => e), viaDht.then(() => null, (e: unknown) => e)])
+    log.debug({ direct: errorMessage(directErr), dht: errorMessage(dhtErr) }, 'every path failed')
+    if (isHiveError(directErr, 'IDENTITY_MISMATCH')) throw directErr
+    if (dhtErr instanceof HiveError && TELLING_DHT_ERRORS.has(dhtErr.code)) throw dhtErr
+    throw directErr
+  }
 }
 
 /** Errors that mean "no answer", as opposed to an answer we can name. */
@@ -128,7 +178,7 @@ const HELLO_RETRY: RetryPolicy = { initialMs: 100, maxMs: 2_000, factor: 2 }
  * load closes a new link before answering: that is tried again, with a pause, until the deadline.
  */
 export async function connectHub(
-  dialer: QuicDialer,
+  dialer: HubPaths,
   ticket: Ticket,
   peerName: string,
   timeoutMs: number,

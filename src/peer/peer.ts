@@ -9,6 +9,8 @@ import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicDialer, type TransportOptions } from '../transport/index.js'
 import { connectHub } from './connect.js'
+import type { DhtBootstrap } from '../dht/bootstrap.js'
+import { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
 import { listenLocal, type LocalListener } from './listeners.js'
 import { PendingSockets } from './pending-sockets.js'
@@ -23,6 +25,10 @@ export interface PeerOptions {
   connectTimeoutMs?: number
   logger?: Logger
   transport?: Partial<TransportOptions>
+  /** The DHT to look for the hub on when the ticket allows it; `none` for direct QUIC only. */
+  dht?: DhtBootstrap
+  /** Blind relays (public keys) to try when hole punching fails, beside the ticket's. */
+  relays?: Buffer[]
   signal?: AbortSignal
 }
 
@@ -50,6 +56,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
   private readonly localListeners: LocalListener[] = []
   private session: HubSession | null = null
   private dialer: QuicDialer | null = null
+  private dhtDialer: Promise<DhtDialer> | null = null
   private leaving: Promise<void> | null = null
 
   private constructor(
@@ -69,6 +76,11 @@ export class Peer extends SafeEmitter<PeerEvents> {
     return this.session?.link.remoteAddress ?? ''
   }
 
+  /** How the link reaches the hub: direct QUIC, or a hole-punched or relayed DHT connection. */
+  get path(): 'direct' | 'holepunched' | 'relayed' {
+    return this.session?.link.path ?? 'direct'
+  }
+
   static async join(options: PeerOptions): Promise<Peer> {
     const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'peer' })
     const peer = new Peer(options.ticket, log)
@@ -85,7 +97,11 @@ export class Peer extends SafeEmitter<PeerEvents> {
         )
       }
       peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
-      const { link, control } = await connectHub(peer.dialer, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
+      if (options.ticket.dht && options.dht && options.dht.kind !== 'none') {
+        peer.dhtDialer = DhtDialer.create(options.dht, options.relays ?? [], options.signal)
+        peer.dhtDialer.catch(() => undefined)
+      }
+      const { link, control } = await connectHub({ quic: peer.dialer, dht: peer.dhtDialer }, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
       peer.begin(new HubSession(link, control, log))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
       return peer
@@ -125,6 +141,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
     for (const socket of this.sockets) socket.resetAndDestroy()
     this.session?.close()
     this.dialer?.close()
+    void this.dhtDialer?.then((d) => d.close(), () => undefined)
   }
 
   /** Says goodbye to the hub and closes everything; resolves within about a second. */

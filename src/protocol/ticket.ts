@@ -14,7 +14,12 @@ import { ALPNS } from './services.js'
  * see docs/PROTOCOL.md for the byte layout.
  */
 export const TICKET_PREFIX = 'hive1'
+/** Version 1: direct addresses only. Version 2 adds the DHT path (and is issued only with it). */
 export const TICKET_VERSION = 1
+export const TICKET_VERSION_DHT = 2
+/** Version 2 flags: bit 0, the hub announces itself on the DHT under its key. */
+export const TICKET_FLAG_DHT = 0x01
+export const MAX_RELAYS = 8
 const CHECKSUM_BYTES = 4
 const ED25519_PUBLIC_KEY_BYTES = 32
 export const MIN_TOKEN_BYTES = 16
@@ -26,7 +31,7 @@ export const MAX_ADDRESS_BYTES = 255
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')
 
 export const TicketSchema = z.strictObject({
-  version: z.literal(TICKET_VERSION),
+  version: z.union([z.literal(TICKET_VERSION), z.literal(TICKET_VERSION_DHT)]),
   name: z.string().regex(NAME_PATTERN, 'the hub name is not valid'),
   alpn: z.enum([ALPNS.hivemind, ALPNS['federated-hivemind']]),
   publicKey: bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'the hub key is not 32 bytes'),
@@ -40,6 +45,10 @@ export const TicketSchema = z.strictObject({
     )
     .min(1, 'the ticket lists no address')
     .max(MAX_ADDRESSES, `the ticket lists more than ${MAX_ADDRESSES} addresses`),
+  /** Version 2: the hub can be found on the DHT under `publicKey`. */
+  dht: z.boolean().optional(),
+  /** Version 2: keys of blind relays the hub also uses, for when hole punching fails. */
+  relays: z.array(bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'a relay key is not 32 bytes')).max(MAX_RELAYS, `the ticket lists more than ${MAX_RELAYS} relays`).optional(),
 })
 export type TicketFields = z.infer<typeof TicketSchema>
 export type Ticket = TicketFields & { peerId: string }
@@ -65,6 +74,10 @@ export function encodeTicket(fields: TicketFields): string {
   const t = TicketSchema.parse(fields)
   const w = new ByteWriter().u8(t.version).text(t.name).text(t.alpn).raw(t.publicKey).short(t.token).u8(t.addresses.length)
   for (const address of t.addresses) w.text(address)
+  if (t.version === TICKET_VERSION_DHT) {
+    w.u8(t.dht ? TICKET_FLAG_DHT : 0).u8(t.relays?.length ?? 0)
+    for (const relay of t.relays ?? []) w.raw(relay)
+  }
   const body = w.done()
   return TICKET_PREFIX + Buffer.concat([body, checksum(body)]).toString('base64url')
 }
@@ -92,14 +105,24 @@ export function decodeTicket(input: string): Ticket {
   let raw: Record<string, unknown>
   try {
     const version = r.u8()
-    if (version !== TICKET_VERSION) {
-      throw invalid(`ticket format version ${version} is not supported by this hive (it reads version ${TICKET_VERSION}); upgrade hive`)
+    if (version !== TICKET_VERSION && version !== TICKET_VERSION_DHT) {
+      throw invalid(`ticket format version ${version} is not supported by this hive (it reads versions ${TICKET_VERSION} and ${TICKET_VERSION_DHT}); upgrade hive`)
     }
     raw = { version, name: r.text(), alpn: r.text(), publicKey: new Uint8Array(r.raw(ED25519_PUBLIC_KEY_BYTES)), token: new Uint8Array(r.short()) }
     const count = r.u8()
     const addresses: string[] = []
     for (let i = 0; i < count; i++) addresses.push(r.text())
     raw.addresses = addresses
+    if (version === TICKET_VERSION_DHT) {
+      const flags = r.u8()
+      if ((flags & ~TICKET_FLAG_DHT) !== 0) throw invalid(`the ticket sets flags this hive does not know (0x${flags.toString(16)}); upgrade hive`)
+      raw.dht = (flags & TICKET_FLAG_DHT) !== 0
+      const relays: Uint8Array[] = []
+      const relayCount = r.u8()
+      if (relayCount > MAX_RELAYS) throw invalid(`the ticket lists more than ${MAX_RELAYS} relays`)
+      for (let i = 0; i < relayCount; i++) relays.push(new Uint8Array(r.raw(ED25519_PUBLIC_KEY_BYTES)))
+      raw.relays = relays
+    }
   } catch (err) {
     if (err instanceof HiveError) throw err
     if (err instanceof ShortRead) throw invalid('the ticket ends early: its fields are incomplete')

@@ -10,6 +10,7 @@ import { QuicStream, classifyStreamError } from './stream.js'
 export class QuicConnection implements Link {
   readonly remotePeerId: string
   readonly remoteAddress: string
+  readonly path = 'direct' as const
   /** Resolves when the connection is gone, for whatever reason. Never rejects. */
   readonly closed: Promise<void>
   private aborted = false

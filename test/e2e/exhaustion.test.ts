@@ -44,7 +44,7 @@ async function timedJoin(ticket: string): Promise<number> {
   const dialer = await QuicDialer.create(await ephemeralIdentity())
   const started = performance.now()
   try {
-    const { link } = await connectHub(dialer, decodeTicket(ticket), 'timed-peer', 10_000, pino({ level: 'silent' }))
+    const { link } = await connectHub({ quic: dialer }, decodeTicket(ticket), 'timed-peer', 10_000, pino({ level: 'silent' }))
     const ms = performance.now() - started
     link.close()
     return ms

@@ -206,7 +206,9 @@ describe('a hostile mailbox server', () => {
     // Each failed connection is closed before the next opens (allowing the server a moment to see it).
     expect(mostOpen).toBeLessThanOrEqual(2)
     await expect.poll(() => f.clients.size, { timeout: 5000 }).toBeLessThanOrEqual(1)
-    expect(f.opened()).toBe(allocates + (f.clients.size === 1 ? 1 : 0))
+    // Every connection made an allocate, but for the one that may just be opening for the next.
+    expect(f.opened()).toBeGreaterThanOrEqual(allocates)
+    expect(f.opened()).toBeLessThanOrEqual(allocates + 1)
   }, 30_000)
 
   it('Ctrl+C releases the nameplate and closes the mailbox within the grace period, even on a slow server', async () => {

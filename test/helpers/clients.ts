@@ -30,10 +30,10 @@ export function httpRequest(port: number, method: string, path: string, body?: B
 }
 
 /** Streams a GET body through sha256 without keeping it, with its throughput; rejects if the body is cut short. */
-export function httpDownloadSha(port: number, path: string, onProgress?: (bytes: number) => void): Promise<{ sha: string; size: number; mbps: number }> {
+export function httpDownloadSha(port: number, path: string, onProgress?: (bytes: number) => void, host = '127.0.0.1'): Promise<{ sha: string; size: number; mbps: number }> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: noKeepAlive }, (res) => {
+    request({ host, port, path, agent: noKeepAlive }, (res) => {
       const hash = createHash('sha256')
       let size = 0
       res.on('data', (c: Buffer) => {

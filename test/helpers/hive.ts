@@ -21,14 +21,33 @@ export interface HiveProcess {
 
 const running = new Set<HiveProcess>()
 
+/** DHT nodes a test may name: loopback, and the ranges the tests' own namespaces use. */
+const ALLOWED_DHT_NODE = /^(127\.|198\.(18|19)\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)[\d.]+:\d+$/
+
+/**
+ * No test may reach the public DHT bootstrap nodes: hive's default. A test that names no DHT
+ * gets `none`; one that names nodes may name only its own.
+ */
+export function enforceLocalDht(args: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const at = args.indexOf('--dht-bootstrap')
+  const fromArgs = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith('--dht-bootstrap='))?.split('=')[1]
+  const value = fromArgs ?? env.HIVE_DHT_BOOTSTRAP
+  if (value === undefined || value.trim() === '') return { ...env, HIVE_DHT_BOOTSTRAP: 'none' }
+  if (value !== 'none' && !value.split(',').every((node) => ALLOWED_DHT_NODE.test(node.trim()))) {
+    throw new Error(`a test named DHT nodes outside loopback and its namespaces: ${value}`)
+  }
+  return env
+}
+
 export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; netns?: string; prefix?: string[] } = {}): HiveProcess {
   const config = mkdtempSync(join(tmpdir(), 'hive-cfg-'))
   // A prefix runs hive under another command that execs it, such as `prlimit` or `ip netns exec`.
   const prefix = [...(opts.netns ? ['ip', 'netns', 'exec', opts.netns] : []), ...(opts.prefix ?? [])]
   const [command, ...argv] = [...prefix, HIVE_BIN, ...args]
+  const env = enforceLocalDht(args, { ...process.env, XDG_CONFIG_HOME: config, NODE_OPTIONS: '--unhandled-rejections=strict', ...opts.env })
   const child = spawn(command!, argv, {
     // A rejection nobody handles must end the process loudly, so a test sees it.
-    env: { ...process.env, XDG_CONFIG_HOME: config, NODE_OPTIONS: '--unhandled-rejections=strict', ...opts.env },
+    env,
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   if (opts.stdin !== undefined) child.stdin!.end(opts.stdin)

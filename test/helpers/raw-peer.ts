@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import type { ByteStream, Link } from '../../src/link/types.js'
-import { dialHub } from '../../src/peer/connect.js'
+import { dialQuic } from '../../src/peer/connect.js'
 import { encodeControlHeader } from '../../src/protocol/header.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import { QuicDialer, type EndpointIdentity } from '../../src/transport/index.js'
@@ -30,7 +30,7 @@ export interface RawPeer {
  */
 export async function rawPeer(ticket: string, identity?: EndpointIdentity): Promise<RawPeer> {
   const dialer = await QuicDialer.create(identity ?? (await ephemeralIdentity()))
-  const link = await dialHub(dialer, decodeTicket(ticket), 5000, pino({ level: 'silent' }))
+  const link = await dialQuic(dialer, decodeTicket(ticket), 5000, pino({ level: 'silent' }))
   const control = await link.openStream()
   await control.write(encodeControlHeader())
   return {

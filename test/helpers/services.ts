@@ -15,14 +15,14 @@ export interface Service {
   close(): Promise<void>
 }
 
-function listen(server: HttpServer | TcpServer): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
+function listen(server: HttpServer | TcpServer, host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve) => server.listen(0, host, () => resolve((server.address() as AddressInfo).port)))
 }
 
-function wrap(server: HttpServer | TcpServer, port: number, sockets: Set<Socket>): Service {
+function wrap(server: HttpServer | TcpServer, port: number, sockets: Set<Socket>, host = '127.0.0.1'): Service {
   return {
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     close: () =>
       new Promise((resolve) => {
         for (const s of sockets) s.destroy()
@@ -56,8 +56,12 @@ export async function startPageServer(): Promise<Service & { connections: () => 
   return { ...wrap(server, await listen(server), sockets), connections: () => connections }
 }
 
-/** The backend: a 64 MiB random download (or its first N bytes, /download/N), and an upload whose sha256 it answers with. */
-export async function startBackend(): Promise<Service & { body: Buffer; bodySha: string }> {
+/**
+ * The backend: a 64 MiB random download (or its first N bytes, /download/N), an upload whose
+ * sha256 it answers with, and /tokens/N: N small lines 5 ms apart, the way a model server streams.
+ * `host` is where it listens (a namespace test reaches it over a link of its own).
+ */
+export async function startBackend(host = '127.0.0.1'): Promise<Service & { body: Buffer; bodySha: string }> {
   const body = randomBytes(BIG)
   const bodySha = sha256(body)
   const server = createHttpServer((req, res) => {
@@ -70,6 +74,19 @@ export async function startBackend(): Promise<Service & { body: Buffer; bodySha:
       const slice = body.subarray(0, Number(part[1]))
       res.setHeader('content-length', String(slice.length))
       return res.end(slice)
+    }
+    const tokens = /^\/tokens\/(\d+)$/.exec(req.url ?? '')
+    if (req.method === 'GET' && tokens) {
+      let sent = 0
+      const timer = setInterval(() => {
+        if (sent === Number(tokens[1])) {
+          clearInterval(timer)
+          return res.end()
+        }
+        res.write(`token ${sent++}\n`)
+      }, 5)
+      req.on('close', () => clearInterval(timer))
+      return
     }
     if (req.method === 'POST' && req.url === '/upload') {
       const hash = createHash('sha256')
@@ -85,17 +102,17 @@ export async function startBackend(): Promise<Service & { body: Buffer; bodySha:
     res.end()
   })
   const sockets = trackSockets(server)
-  return { ...wrap(server, await listen(server), sockets), body, bodySha }
+  return { ...wrap(server, await listen(server, host), sockets, host), body, bodySha }
 }
 
 /** The websocket service: echoes every message. */
-export async function startWsEcho(): Promise<Service> {
+export async function startWsEcho(host = '127.0.0.1'): Promise<Service> {
   const http = createHttpServer()
   const wss = new WebSocketServer({ server: http })
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
   const sockets = trackSockets(http)
-  const port = await listen(http)
-  const base = wrap(http, port, sockets)
+  const port = await listen(http, host)
+  const base = wrap(http, port, sockets, host)
   return { ...base, close: () => new Promise((r) => wss.close(() => void base.close().then(() => r()))) }
 }
 

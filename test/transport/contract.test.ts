@@ -138,7 +138,7 @@ describe('QUIC adapter contract (real quinn)', () => {
         encodeTicket({ version: 1, name: 'hub', alpn: 'HIVEMIND/1.0.0', publicKey: pinned.publicKey, token: pinned.token, addresses: [`127.0.0.1:${listener.port}`] }),
       )
       const accepted = listener.accept()
-      await expect(dialHub(dialer, ticket, 5000, pino({ level: 'silent' }))).rejects.toMatchObject({ code: 'IDENTITY_MISMATCH', message: expect.stringContaining('hub identity mismatch') })
+      await expect(dialHub({ quic: dialer }, ticket, 5000, pino({ level: 'silent' }))).rejects.toMatchObject({ code: 'IDENTITY_MISMATCH', message: expect.stringContaining('hub identity mismatch') })
       // The impostor saw a connection but never a stream: it was closed first.
       const connection = await accepted
       await expect(connection.acceptStream()).rejects.toMatchObject({ code: 'CONNECTION_LOST' })

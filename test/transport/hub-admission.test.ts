@@ -4,7 +4,7 @@ import { ephemeralIdentity } from '../../src/identity/identity.js'
 import type { Link, LinkListener } from '../../src/link/types.js'
 import { encodeDataHeader } from '../../src/protocol/header.js'
 import { QuicDialer, QuicListener } from '../../src/transport/index.js'
-import { dialHub } from '../../src/peer/connect.js'
+import { dialQuic } from '../../src/peer/connect.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import { pino } from 'pino'
 import { helloFor, rawFrame, rawPeer, readFrame, type RawPeer } from '../helpers/raw-peer.js'
@@ -39,7 +39,7 @@ async function hub(options: Partial<HubOptions> = {}): Promise<Hub> {
 /** A link that completes the QUIC handshake and then says nothing at all. */
 async function dialOnly(h: Hub): Promise<Link> {
   const dialer = await QuicDialer.create(await ephemeralIdentity())
-  const link = await dialHub(dialer, decodeTicket(h.ticket), 5000, pino({ level: 'silent' }))
+  const link = await dialQuic(dialer, decodeTicket(h.ticket), 5000, pino({ level: 'silent' }))
   peers.push({ link, control: null as never, send: () => Promise.resolve(), close: () => (link.close(), dialer.close()) })
   return link
 }

@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Hub } from '../../src/hub/hub.js'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
-import { dialHub, sayHello } from '../../src/peer/connect.js'
+import { dialQuic, sayHello } from '../../src/peer/connect.js'
 import { encodeControlHeader, encodeDataHeader, encodeHeader, MAGIC } from '../../src/protocol/header.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import type { ByteStream, Link } from '../../src/link/types.js'
@@ -36,7 +36,7 @@ afterAll(async () => {
 
 async function joined(): Promise<Link> {
   const ticket = decodeTicket(hub.ticket)
-  const connection = await dialHub(dialer, ticket, 5000, log)
+  const connection = await dialQuic(dialer, ticket, 5000, log)
   await sayHello(connection, ticket, 'raw-peer', 5000)
   return connection
 }
@@ -94,7 +94,7 @@ describe('hub data-stream handling', () => {
 describe('hub handshake', () => {
   it('closes a connection whose first stream is not the control stream, forwarding nothing', async () => {
     const ticket = decodeTicket(hub.ticket)
-    const connection = await dialHub(dialer, ticket, 5000, log)
+    const connection = await dialQuic(dialer, ticket, 5000, log)
     const before = page.connections()
     const stream = await connection.openStream()
     await stream.write(encodeDataHeader('frontend'))
@@ -104,7 +104,7 @@ describe('hub handshake', () => {
   })
 
   it('closes a connection that never says hello', async () => {
-    const connection = await dialHub(dialer, decodeTicket(hub.ticket), 5000, log)
+    const connection = await dialQuic(dialer, decodeTicket(hub.ticket), 5000, log)
     const started = Date.now()
     await connection.closed
     expect(Date.now() - started).toBeLessThan(5000)

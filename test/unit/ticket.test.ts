@@ -100,3 +100,29 @@ describe('chooseTicketAddresses', () => {
     expect(chooseTicketAddresses([], ['127.0.0.1:1'])).toEqual({ addresses: ['127.0.0.1:1'], omitted: [] })
   })
 })
+
+describe('version 2 tickets (the DHT path)', () => {
+  const relay = new Uint8Array(randomBytes(32))
+  const v2: TicketFields = { ...fields, version: 2, dht: true, relays: [relay] }
+
+  it('round-trips the DHT flag and the relay keys, and a version 1 ticket has neither', () => {
+    const decoded = decodeTicket(encodeTicket(v2))
+    expect(decoded.dht).toBe(true)
+    expect(decoded.relays).toEqual([relay])
+    expect(decoded.peerId).toBe(identity.peerId)
+    const old = decodeTicket(ticket)
+    expect(old.dht).toBeUndefined()
+    expect(old.relays).toBeUndefined()
+  })
+
+  it('refuses unknown flags, too many relays and a cut relay key', () => {
+    const body = bodyOf(encodeTicket({ ...v2, relays: [] }))
+    const flags = Buffer.from(body)
+    flags[flags.length - 2] = 0x03
+    expectInvalid(rebuild(flags), /flags this hive does not know/)
+    const many = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from([9]), Buffer.alloc(9 * 32)])
+    expectInvalid(rebuild(many), /more than 8 relays/)
+    const cut = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from([1]), Buffer.alloc(31)])
+    expectInvalid(rebuild(cut), /ends early/)
+  })
+})

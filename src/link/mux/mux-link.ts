@@ -9,6 +9,7 @@ export interface MuxOptions {
   role: 'client' | 'server'
   remotePeerId: string
   remoteAddress: string
+  path?: 'direct' | 'holepunched' | 'relayed'
   /** Bytes one stream may have in flight unread; the QUIC path's 2 MiB by default. */
   streamWindow?: number
   /** Bytes the whole link may have in flight unread; 32 MiB by default. */
@@ -25,6 +26,7 @@ export interface MuxOptions {
 export class MuxLink implements Link, MuxLinkSide {
   readonly remotePeerId: string
   readonly remoteAddress: string
+  readonly path: 'direct' | 'holepunched' | 'relayed'
   readonly closed: Promise<void>
   failure: HiveError | null = null
 
@@ -55,6 +57,7 @@ export class MuxLink implements Link, MuxLinkSide {
   ) {
     this.remotePeerId = options.remotePeerId
     this.remoteAddress = options.remoteAddress
+    this.path = options.path ?? 'direct'
     this.streamWindow = options.streamWindow ?? 2 * 1024 * 1024
     this.linkWindow = options.linkWindow ?? 32 * 1024 * 1024
     this.maxRemoteStreams = options.maxRemoteStreams ?? 1024

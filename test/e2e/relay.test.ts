@@ -1,0 +1,86 @@
+import { createSocket } from 'node:dgram'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { httpGet } from '../helpers/clients.js'
+import { killAll, runHive } from '../helpers/hive.js'
+import { startPageServer } from '../helpers/services.js'
+import { resign, via } from '../helpers/tickets.js'
+import { ephemeralIdentity } from '../../src/identity/identity.js'
+
+/** A run of `count` free UDP ports on loopback: `hive relay` uses its port and the 3 after it. */
+async function freeUdpRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000)
+    const sockets = Array.from({ length: count }, () => createSocket('udp4'))
+    const bound = await Promise.all(
+      sockets.map((s, i) => new Promise<boolean>((resolve) => s.once('error', () => resolve(false)).bind(base + i, '127.0.0.1', () => resolve(true)))),
+    )
+    await Promise.all(sockets.map((s) => new Promise((r) => s.close(() => r(undefined))).catch(() => undefined)))
+    if (bound.every(Boolean)) return base
+  }
+  throw new Error('no run of free UDP ports')
+}
+
+let page: Awaited<ReturnType<typeof startPageServer>>
+beforeAll(async () => {
+  page = await startPageServer()
+})
+afterAll(async () => {
+  await page.close()
+})
+afterEach(killAll)
+
+describe('hive relay', () => {
+  it('needs a fixed port: 0 is a usage error, in one line', async () => {
+    const relay = runHive(['relay', '--bind', '127.0.0.1:0', '--ephemeral'])
+    expect(await relay.exited).toBe(2)
+    expect(relay.stderr.trim().split('\n')).toHaveLength(1)
+    expect(relay.stderr).toMatch(/fixed port/)
+  })
+
+  it('prints its bootstrap address and relay key, and stops cleanly on Ctrl+C', async () => {
+    const port = await freeUdpRun(4)
+    const relay = runHive(['relay', '--bind', `127.0.0.1:${port}`, '--ephemeral', '--json'])
+    const ready = await relay.waitEvent('relay_ready')
+    expect(ready.bootstrap).toBe(`127.0.0.1:${port}`)
+    expect(ready.relay).toMatch(/^[0-9a-f]{64}$/)
+    expect(relay.stderr).toContain(`--dht-bootstrap 127.0.0.1:${port} --relay ${String(ready.relay)}`)
+    const stopped = Date.now()
+    relay.signal('SIGINT')
+    expect(await relay.exited).toBe(0)
+    expect(Date.now() - stopped).toBeLessThan(5_000)
+  })
+
+  it('is a DHT a hub and a peer meet on: with the direct address dead, the peer joins over the DHT path', async () => {
+    const port = await freeUdpRun(4)
+    const bootstrap = `127.0.0.1:${port}`
+    const relay = runHive(['relay', '--bind', bootstrap, '--ephemeral', '--json'])
+    await relay.waitEvent('relay_ready')
+    const hub = runHive(['share', page.address, '-', '-', 'dht-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', bootstrap])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    await hub.waitEvent('dht_ready')
+    // Nothing answers UDP at port 9: only the DHT path can reach the hub.
+    const peer = runHive(['join', 'dht-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, '127.0.0.1:9') })
+    const ready = await peer.waitEvent('join_ready', 30_000)
+    expect(ready.path).toBe('holepunched')
+    expect(peer.stderr).toMatch(/joined hub `dht-hub` .* through a hole-punched path/)
+    const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
+    for (let i = 0; i < 20; i++) expect((await httpGet(frontend, `/n/${i}`)).body.toString()).toBe(JSON.stringify({ n: i }))
+    await hub.waitEvent('peer_connected')
+  }, 60_000)
+
+  it('a hub the DHT does not know: the peer says so, with exit 21', async () => {
+    const port = await freeUdpRun(4)
+    const bootstrap = `127.0.0.1:${port}`
+    const relay = runHive(['relay', '--bind', bootstrap, '--ephemeral', '--json'])
+    await relay.waitEvent('relay_ready')
+    // A ticket for a key nobody announced, behind a dead address.
+    const hub = runHive(['share', page.address, '-', '-', 'off-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', bootstrap])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const stranger = await ephemeralIdentity()
+    const peer = runHive(['join', 'p', '--ticket', '-', '--dht-bootstrap', bootstrap, '--connect-timeout', '8', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], {
+      stdin: resign(ticket, { publicKey: stranger.publicKey, addresses: ['127.0.0.1:9'] }),
+    })
+    expect(await peer.exited).toBe(21)
+    expect(peer.stderr.trim().split('\n').pop()).toMatch(/^hive: hub `off-hub` is not on the DHT/)
+  }, 60_000)
+})
