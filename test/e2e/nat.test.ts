@@ -150,4 +150,11 @@ describe.skipIf(!root)('reaching a hub behind NAT (network namespaces, as root)'
     expect(status).toBe(22)
     expect(peer.stderr.trim().split('\n').pop()).toMatch(/^hive: hole punching .* failed and no relay is configured.*--relay/)
   }, 120_000)
+
+  it('both behind symmetric NATs and a relay that is not there: exit 23, naming the relay', async () => {
+    const c = await setUp('symmetric', false)
+    const peer = join(c, ['--connect-timeout', '15', '--relay', 'ab'.repeat(32)])
+    expect(await peer.exited).toBe(23)
+    expect(peer.stderr.trim().split('\n').pop()).toMatch(/^hive: .*relay/)
+  }, 120_000)
 })

@@ -68,6 +68,17 @@ describe('hive relay', () => {
     await hub.waitEvent('peer_connected')
   }, 60_000)
 
+  it('a DHT nobody answers on: the peer says so, with exit 20', async () => {
+    const hub = runHive(['share', page.address, '-', '-', 'lonely-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', '127.0.0.1:1'])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    // The hub serves direct peers, and says it is not on the DHT.
+    const warning = await hub.waitEvent('warning', 30_000)
+    expect(String(warning.message)).toMatch(/could not join the DHT at 127\.0\.0\.1:1.*peers behind NAT cannot reach this hub/)
+    const peer = runHive(['join', 'p', '--ticket', '-', '--dht-bootstrap', '127.0.0.1:1', '--connect-timeout', '15', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, '127.0.0.1:9') })
+    expect(await peer.exited).toBe(20)
+    expect(peer.stderr.trim().split('\n').pop()).toMatch(/^hive: could not join the DHT/)
+  }, 60_000)
+
   it('a hub the DHT does not know: the peer says so, with exit 21', async () => {
     const port = await freeUdpRun(4)
     const bootstrap = `127.0.0.1:${port}`
