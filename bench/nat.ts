@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { buildNatLab, linkToTest, type NatKind } from '../test/helpers/nat-lab.js'
 import { canUseNetns } from '../test/helpers/netns.js'
-import { cpuSeconds, sleep, start, type Managed } from './procs.js'
+import { jsonEvent } from './paths.js'
+import { cpuSeconds, start, type Managed } from './procs.js'
 
 /**
  * `npm run bench:nat` (as root): the three paths of the NAT issue, each in its own namespace
@@ -54,21 +55,6 @@ function fetchBytes(host: string, port: number, n: number): Promise<number> {
   })
 }
 
-function waitEvent(m: Managed, event: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs
-  return (async () => {
-    for (;;) {
-      for (const line of m.stdout().split('\n')) {
-        if (!line.startsWith('{')) continue
-        const parsed = JSON.parse(line) as Record<string, unknown>
-        if (parsed.event === event) return parsed
-      }
-      if (Date.now() > deadline) throw new Error(`no ${event}: ${m.stderr()}`)
-      await sleep(50)
-    }
-  })()
-}
-
 async function measure(kind: NatKind, useRelay: boolean, label: string): Promise<Figures> {
   const lab = await buildNatLab(kind)
   const procs: Managed[] = []
@@ -83,12 +69,12 @@ async function measure(kind: NatKind, useRelay: boolean, label: string): Promise
       return m
     }
     const relay = inNs(lab.internet, ['relay', '--bind', bootstrap, '--ephemeral', '--json'])
-    const relayKey = (await waitEvent(relay, 'relay_ready')).relay as string
+    const relayKey = (await jsonEvent(relay, 'relay_ready', 30_000)).relay as string
     const hub = inNs(lab.hubNs, ['share', '-', `${toHub.testAddr}:${service.port}`, '-', 'bench-hub', '--ephemeral', '--json', '--ipv4-addr', `${lab.hubAddr}:0`, ...(useRelay ? ['--relay', relayKey] : [])])
-    const ticket = (await waitEvent(hub, 'hub_ready')).ticket as string
-    await waitEvent(hub, 'dht_ready')
+    const ticket = (await jsonEvent(hub, 'hub_ready', 30_000)).ticket as string
+    await jsonEvent(hub, 'dht_ready', 30_000)
     const peer = inNs(lab.peerNs, ['join', 'bench-peer', '--ticket', ticket, '--json', '--frontend-addr', '-', '--ws-addr', '-', '--backend-addr', `${toPeer.hostAddr}:0`])
-    const ready = await waitEvent(peer, 'join_ready')
+    const ready = await jsonEvent(peer, 'join_ready', 30_000)
     if (ready.path !== label) throw new Error(`expected the ${label} path, got ${String(ready.path)}`)
     const port = Number(String((ready.services as Record<string, string>).backend).split(':')[1])
     await fetchBytes(toPeer.hostAddr, port, 1024 * 1024) // warm-up

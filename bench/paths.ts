@@ -34,7 +34,8 @@ export function directPath(t: Targets): Path {
   return { name: 'direct', httpPort: t.httpPort, iperfPort: t.iperfPort, groups: {}, stop: async () => undefined }
 }
 
-async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+/** The first JSON event of this type a hive process printed, polling its stdout. */
+export async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const line = proc.stdout().split('\n').find((l) => l.includes(`"event":"${event}"`))

@@ -99,8 +99,6 @@ export class Hub extends SafeEmitter<HubEvents> {
   private readonly digest: RefusalDigest
   private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
-  /** Settles once the hub is on the DHT, or has given up on it (with a warning). */
-  dhtReady: Promise<void> = Promise.resolve()
 
   private constructor(
     readonly name: string,
@@ -166,7 +164,7 @@ export class Hub extends SafeEmitter<HubEvents> {
     const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted })
     for (const listener of listeners) hub.serve(listener)
     if (onDht) {
-      hub.dhtReady = listenOnDht(options, limits, log).then(
+      const joining = listenOnDht(options, limits, log).then(
         (listener) => {
           if (hub.stopping) return void listener.close()
           hub.linkListeners.push(listener)
@@ -178,6 +176,7 @@ export class Hub extends SafeEmitter<HubEvents> {
           hub.notify('warning', { message: `${errorMessage(err)}; peers behind NAT cannot reach this hub, direct peers can` })
         },
       )
+      detach(joining, log, 'joining the DHT')
     }
     log.info({ addresses: listeners.map((l) => formatHostPort(l)), limits }, 'hub listening')
     return hub

@@ -2,6 +2,7 @@ import { HiveError, errorMessage } from '../errors.js'
 import type { ByteStream } from '../link/types.js'
 import type { NativeStream } from './native.js'
 import { MAX_READ_BYTES, MIN_READ_BYTES } from './options.js'
+import { readExactly } from '../link/read-exactly.js'
 
 /**
  * Native errors all carry `code: 'Unknown'`; the message is the only thing that tells a
@@ -67,16 +68,8 @@ export class QuicStream implements ByteStream {
   }
 
   /** Reads exactly `length` bytes; returns fewer only if the stream ends first. */
-  async readExactly(length: number): Promise<Buffer> {
-    const parts: Buffer[] = []
-    let have = 0
-    while (have < length) {
-      const chunk = await this.readUpTo(length - have)
-      if (chunk === null) break
-      parts.push(chunk)
-      have += chunk.length
-    }
-    return Buffer.concat(parts, have)
+  readExactly(length: number): Promise<Buffer> {
+    return readExactly(this, length)
   }
 
   /** Resolves once quinn has taken the whole buffer, which is what gives backpressure. */

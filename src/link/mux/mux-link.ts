@@ -76,7 +76,7 @@ export class MuxLink implements Link, MuxLinkSide {
   async openStream(): Promise<MuxStream> {
     if (this.failure) throw this.failure
     if (this.options.role !== 'client') throw new HiveError('INTERNAL', 'only the peer opens streams on this path')
-    const stream = new MuxStream(this.nextLocalId++, this, this.streamWindow, false)
+    const stream = new MuxStream(this.nextLocalId++, this, this.streamWindow)
     this.streams.set(stream.id, stream)
     return stream
   }
@@ -236,7 +236,7 @@ export class MuxLink implements Link, MuxLinkSide {
     this.seen.add(id)
     while (this.seen.delete(this.watermark)) this.watermark++
     if (++this.remoteOpen > this.maxRemoteStreams) return this.violation(`more than ${this.maxRemoteStreams} streams open at once`), null
-    const stream = new MuxStream(id, this, this.streamWindow, true)
+    const stream = new MuxStream(id, this, this.streamWindow)
     this.streams.set(id, stream)
     if (frame.type !== FrameType.RESET) {
       const waiter = this.acceptWaiters.shift()

@@ -1,6 +1,7 @@
 import { HiveError } from '../../errors.js'
 import type { ByteStream } from '../types.js'
 import { FrameType, MAX_DATA_BYTES, type FrameTypeCode } from './frames.js'
+import { readExactly } from '../read-exactly.js'
 
 /** What a stream needs from its link: sending frames, and the link-wide send window. */
 export interface MuxLinkSide {
@@ -38,17 +39,13 @@ export class MuxStream implements ByteStream {
   private writeError: HiveError | null = null
   private windowWaiter: Waiter | null = null
   private pendingWrite: Promise<unknown> = Promise.resolve()
-  /** The other side learns of a stream from its first frame; a stream never used sends none. */
-  private announced = false
 
   constructor(
     readonly id: number,
     private readonly link: MuxLinkSide,
     private readonly window: number,
-    remote: boolean,
   ) {
     this.sendWindow = window
-    this.announced = remote
   }
 
   // ---- receiving (called by the link) ----
@@ -111,16 +108,8 @@ export class MuxStream implements ByteStream {
     }
   }
 
-  async readExactly(length: number): Promise<Buffer> {
-    const parts: Buffer[] = []
-    let have = 0
-    while (have < length) {
-      const chunk = await this.readUpTo(length - have)
-      if (chunk === null) break
-      parts.push(chunk)
-      have += chunk.length
-    }
-    return Buffer.concat(parts, have)
+  readExactly(length: number): Promise<Buffer> {
+    return readExactly(this, length)
   }
 
   write(data: Buffer): Promise<void> {
@@ -135,7 +124,6 @@ export class MuxStream implements ByteStream {
     return this.pendingWrite
       .then(async () => {
         if (this.writeError) return
-        this.announced = true
         await this.link.send(FrameType.FIN, this.id, 0)
       })
       .catch(() => undefined)
@@ -149,7 +137,6 @@ export class MuxStream implements ByteStream {
     this.writeClosed = true
     this.failWrite(new HiveError('STREAM_RESET', 'this side reset the stream'))
     if (wasOpen && !this.link.failure) {
-      this.announced = true
       this.link.send(FrameType.RESET, this.id, 0).catch(() => undefined)
     }
     this.maybeForget()
@@ -160,7 +147,6 @@ export class MuxStream implements ByteStream {
     this.readClosed = true
     this.dropReceived()
     if (!this.finReceived && !this.readError && !this.link.failure) {
-      this.announced = true
       this.link.send(FrameType.STOP, this.id, 0).catch(() => undefined)
     }
     this.maybeForget()
@@ -216,7 +202,6 @@ export class MuxStream implements ByteStream {
         throw this.writeError
       }
       this.sendWindow -= n
-      this.announced = true
       await this.link.send(FrameType.DATA, this.id, n, data.subarray(offset, offset + n))
       offset += n
     }
@@ -228,7 +213,7 @@ export class MuxStream implements ByteStream {
     r?.resolve()
   }
 
-  wakeWriter(): void {
+  private wakeWriter(): void {
     const w = this.windowWaiter
     this.windowWaiter = null
     w?.resolve()
@@ -247,14 +232,6 @@ export class MuxStream implements ByteStream {
     const w = this.windowWaiter
     this.windowWaiter = null
     w?.reject(err)
-  }
-
-  get writeFailed(): HiveError | null {
-    return this.writeError
-  }
-
-  get wasAnnounced(): boolean {
-    return this.announced
   }
 
   private maybeForget(): void {
