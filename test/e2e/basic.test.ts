@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { httpDownloadSha, httpGet, httpRequest, tcpConnect } from '../helpers/clients.js'
+import { httpDownloadSha, httpGet, httpRequest, tcpConnect, wsEcho } from '../helpers/clients.js'
 import { killAll, startTunnel, type Tunnel } from '../helpers/hive.js'
 import { BIG, sha256, startBackend, startPageServer, startWsEcho, type Service } from '../helpers/services.js'
 
@@ -55,21 +54,8 @@ describe('hive share + hive join, end to end', () => {
   })
 
   it('echoes websocket messages, text and binary', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${tunnel.ports.websocket}/`)
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
-    const received: string[] = []
-    const done = new Promise<void>((resolve) =>
-      socket.on('message', (data) => {
-        received.push(data.toString())
-        if (received.length === 3) resolve()
-      }),
-    )
-    socket.send('one')
-    socket.send(Buffer.from('two'))
-    socket.send('x'.repeat(100_000))
-    await done
+    const received = await wsEcho(`ws://127.0.0.1:${tunnel.ports.websocket}/`, ['one', Buffer.from('two'), 'x'.repeat(100_000)])
     expect(received).toEqual(['one', 'two', 'x'.repeat(100_000)])
-    socket.close()
   })
 
   it('shows the human banners on stderr and only data on stdout', () => {

@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { httpDownloadSha } from '../helpers/clients.js'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { httpDownloadSha, wsEcho } from '../helpers/clients.js'
 import { killAll, runHive, type HiveProcess } from '../helpers/hive.js'
 import { buildNatLab, linkToTest, type NatKind, type NatLab } from '../helpers/nat-lab.js'
 import { canUseNetns } from '../helpers/netns.js'
-import { startBackend, startWsEcho, type Service } from '../helpers/services.js'
+import { sha256, startBackend, startWsEcho, type Service } from '../helpers/services.js'
 import { request } from 'node:http'
 
 /**
@@ -80,23 +79,6 @@ async function streamedTokens(host: string, port: number, n: number): Promise<st
   })
 }
 
-async function wsEcho(host: string, port: number): Promise<string[]> {
-  const socket = new WebSocket(`ws://${host}:${port}/`)
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
-  const received: string[] = []
-  const done = new Promise<void>((resolve) =>
-    socket.on('message', (data) => {
-      received.push(data.toString())
-      if (received.length === 2) resolve()
-    }),
-  )
-  socket.send('hello through the NAT')
-  socket.send('y'.repeat(200_000))
-  await done
-  socket.close()
-  return received
-}
-
 /** The traffic every case must carry intact: a 32 MiB body, a streamed response, a WebSocket echo. */
 async function pushTraffic(ready: Record<string, unknown>): Promise<void> {
   const services = ready.services as Record<string, string>
@@ -104,40 +86,27 @@ async function pushTraffic(ready: Record<string, unknown>): Promise<void> {
   const w = split(services.websocket!)
   const download = await httpDownloadSha(b.port, `/download/${BODY}`, undefined, b.host)
   expect(download.size).toBe(BODY)
-  expect(download.sha).toBe((await import('../helpers/services.js')).sha256(backend.body.subarray(0, BODY)))
+  expect(download.sha).toBe(sha256(backend.body.subarray(0, BODY)))
   const tokens = await streamedTokens(b.host, b.port, 50)
   expect(tokens).toEqual(Array.from({ length: 50 }, (_, i) => `token ${i}`))
-  expect(await wsEcho(w.host, w.port)).toEqual(['hello through the NAT', 'y'.repeat(200_000)])
+  expect(await wsEcho(`ws://${w.host}:${w.port}/`, ['hello through the NAT', 'y'.repeat(200_000)])).toEqual(['hello through the NAT', 'y'.repeat(200_000)])
   console.log(`[figures] ${String(ready.path)}: 32 MiB at ${download.mbps.toFixed(1)} MB/s`)
 }
 
 describe.skipIf(!root)('reaching a hub behind NAT (network namespaces, as root)', () => {
-  beforeAll(() => undefined)
   afterAll(async () => {
     await killAll()
   })
 
-  it('a hub with a public address: the peer behind a NAT reaches it directly over QUIC', async () => {
-    const c = await setUp('public', false)
+  it.each<[string, NatKind, boolean, string]>([
+    ['a hub with a public address: the peer behind a NAT reaches it directly over QUIC', 'public', false, 'direct'],
+    ['both behind port-preserving NATs: the DHT path punches through', 'cone', false, 'holepunched'],
+    ['both behind symmetric NATs: the peer goes through the blind relay', 'symmetric', true, 'relayed'],
+  ])('%s', async (_title, kind, hubRelay, path) => {
+    const c = await setUp(kind, hubRelay)
     const peer = join(c)
     const ready = await peer.waitEvent('join_ready', 30_000)
-    expect(ready.path).toBe('direct')
-    await pushTraffic(ready)
-  }, 120_000)
-
-  it('both behind port-preserving NATs: the DHT path punches through', async () => {
-    const c = await setUp('cone', false)
-    const peer = join(c)
-    const ready = await peer.waitEvent('join_ready', 30_000)
-    expect(ready.path).toBe('holepunched')
-    await pushTraffic(ready)
-  }, 120_000)
-
-  it('both behind symmetric NATs: the peer goes through the blind relay', async () => {
-    const c = await setUp('symmetric', true)
-    const peer = join(c)
-    const ready = await peer.waitEvent('join_ready', 30_000)
-    expect(ready.path).toBe('relayed')
+    expect(ready.path).toBe(path)
     await pushTraffic(ready)
   }, 120_000)
 

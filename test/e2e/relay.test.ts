@@ -29,6 +29,17 @@ afterAll(async () => {
 })
 afterEach(killAll)
 
+/** `hive relay` on a free run of loopback ports, and a hub announced on it. */
+async function relayAndHub(hubName: string): Promise<{ bootstrap: string; hub: ReturnType<typeof runHive>; ticket: string }> {
+  const port = await freeUdpRun(4)
+  const bootstrap = `127.0.0.1:${port}`
+  const relay = runHive(['relay', '--bind', bootstrap, '--ephemeral', '--json'])
+  await relay.waitEvent('relay_ready')
+  const hub = runHive(['share', page.address, '-', '-', hubName, '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', bootstrap])
+  const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+  return { bootstrap, hub, ticket }
+}
+
 describe('hive relay', () => {
   it('needs a fixed port: 0 is a usage error, in one line', async () => {
     const relay = runHive(['relay', '--bind', '127.0.0.1:0', '--ephemeral'])
@@ -51,12 +62,7 @@ describe('hive relay', () => {
   })
 
   it('is a DHT a hub and a peer meet on: with the direct address dead, the peer joins over the DHT path', async () => {
-    const port = await freeUdpRun(4)
-    const bootstrap = `127.0.0.1:${port}`
-    const relay = runHive(['relay', '--bind', bootstrap, '--ephemeral', '--json'])
-    await relay.waitEvent('relay_ready')
-    const hub = runHive(['share', page.address, '-', '-', 'dht-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', bootstrap])
-    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const { bootstrap, hub, ticket } = await relayAndHub('dht-hub')
     await hub.waitEvent('dht_ready')
     // Nothing answers UDP at port 9: only the DHT path can reach the hub.
     const peer = runHive(['join', 'dht-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, '127.0.0.1:9') })
@@ -80,13 +86,8 @@ describe('hive relay', () => {
   }, 60_000)
 
   it('a hub the DHT does not know: the peer says so, with exit 21', async () => {
-    const port = await freeUdpRun(4)
-    const bootstrap = `127.0.0.1:${port}`
-    const relay = runHive(['relay', '--bind', bootstrap, '--ephemeral', '--json'])
-    await relay.waitEvent('relay_ready')
     // A ticket for a key nobody announced, behind a dead address.
-    const hub = runHive(['share', page.address, '-', '-', 'off-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', bootstrap])
-    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const { bootstrap, ticket } = await relayAndHub('off-hub')
     const stranger = await ephemeralIdentity()
     const peer = runHive(['join', 'p', '--ticket', '-', '--dht-bootstrap', bootstrap, '--connect-timeout', '8', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], {
       stdin: resign(ticket, { publicKey: stranger.publicKey, addresses: ['127.0.0.1:9'] }),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { request, Agent } from 'node:http'
 import { connect, type Socket } from 'node:net'
+import WebSocket from 'ws'
 
 export interface HttpResult {
   status: number
@@ -102,3 +103,21 @@ export function readBytes(socket: Socket, n: number): Promise<Buffer> {
     socket.resume()
   })
 }
+
+/** Sends `messages` over a WebSocket to an echo service and returns what came back, as text, in order. */
+export async function wsEcho(url: string, messages: Array<string | Buffer>): Promise<string[]> {
+  const socket = new WebSocket(url)
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+  const received: string[] = []
+  const done = new Promise<void>((resolve) =>
+    socket.on('message', (data) => {
+      received.push(data.toString())
+      if (received.length === messages.length) resolve()
+    }),
+  )
+  for (const message of messages) socket.send(message)
+  await done
+  socket.close()
+  return received
+}
+
