@@ -25,6 +25,7 @@ export type HiveErrorCode =
   | 'CODE_CROWDED'
   | 'JOIN_TIMEOUT'
   | 'HUB_FULL'
+  | 'SESSION_ALIVE'
   | 'DHT_UNREACHABLE'
   | 'HUB_NOT_FOUND'
   | 'HOLEPUNCH_FAILED'

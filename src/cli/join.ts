@@ -17,6 +17,9 @@ export interface JoinOptions {
   backendAddr: string
   wsAddr: string
   connectTimeout: string
+  /** commander's --no-reconnect: false when given. */
+  reconnect: boolean
+  reconnectTimeout?: string
   alpn?: string
   joinCode?: string
   joinTimeout: string
@@ -26,6 +29,7 @@ export interface JoinOptions {
 }
 
 const OPTION_NAMES: Record<ServiceName, string> = { frontend: '--frontend-addr', backend: '--backend-addr', websocket: '--ws-addr' }
+const HOW = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' } as const
 const SCHEME: Record<ServiceName, string> = { frontend: 'http', backend: 'http', websocket: 'ws' }
 
 /** The ticket from --ticket / HIVE_TICKET / stdin, or fetched over Magic Wormhole with --join-code. */
@@ -58,6 +62,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     if (at) listen[service] = at
   }
   const connectTimeoutMs = Math.round(parseSeconds(opts.connectTimeout, '--connect-timeout') * 1000)
+  if (opts.reconnect === false && opts.reconnectTimeout !== undefined) throw new HiveError('USAGE', '--no-reconnect and --reconnect-timeout cannot be used together: pick one')
+  const reconnectTimeoutMs = opts.reconnectTimeout === undefined ? undefined : Math.round(parseSeconds(opts.reconnectTimeout, '--reconnect-timeout', 7 * 24 * 3600) * 1000)
   const alpn = parseAlpn(opts.alpn)
   const ticket = await obtainTicket(opts, reporter, signal)
   if (alpn !== undefined && ALPNS[alpn] !== ticket.alpn) {
@@ -66,7 +72,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
 
   reporter.status(`joining hub \`${ticket.name}\` at ${ticket.addresses.join(', ')} ...`)
   const { dht, relays } = dhtOptions(opts)
-  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, logger, signal, dht, relays })
+  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays })
   shutdown.onStop(async () => {
     reporter.status('leaving the hub')
     await peer.leave('peer left')
@@ -76,7 +82,21 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.event('warning', { message: w.message, service: w.service ?? null })
   })
 
-  const how = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' }[peer.path]
+  peer.on('hub_lost', ({ reason }) => {
+    reporter.status(`hub lost: ${reason}; new connections wait for it`)
+    reporter.event('hub_lost', { reason })
+  })
+  peer.on('reconnecting', ({ attempt, nextInMs, error }) => {
+    reporter.status(`reconnecting (attempt ${attempt}, next in ${(nextInMs / 1000).toFixed(1)} s): ${error}`)
+    reporter.event('reconnecting', { attempt, next_in_ms: nextInMs, error })
+  })
+  peer.on('reconnected', ({ afterMs, attempts, resumed }) => {
+    const seconds = (afterMs / 1000).toFixed(1)
+    reporter.status(resumed ? `the link to the hub works again after ${seconds} s` : `reconnected after ${seconds} s ${HOW[peer.path]}, at ${peer.hubAddress}`)
+    reporter.event('reconnected', { after_ms: afterMs, attempts, resumed, path: peer.path, remote_address: peer.hubAddress })
+  })
+
+  const how = HOW[peer.path]
   reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) ${how}, at ${peer.hubAddress}`)
   const services: Record<string, string | null> = {}
   for (const service of SERVICES) {

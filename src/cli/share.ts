@@ -1,6 +1,7 @@
 import { dhtOptions } from './paths.js'
 import type { Logger } from 'pino'
-import { HiveError } from '../errors.js'
+import { HiveError, errorMessage, isHiveError } from '../errors.js'
+import { sleep } from '../deadline.js'
 import { Hub } from '../hub/hub.js'
 import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
@@ -81,17 +82,77 @@ export async function runShare(
 
   const identity = await identityFor(opts, reporter)
   const { dht, relays } = dhtOptions(opts)
-  const hub = await Hub.start({ name: hubName, services, identity, alpn, binds, announce, limits, logger, dht, relays })
+  const recentPeers = new Set<string>()
+  const start = (at: HostPort[], key: HubIdentity): Promise<Hub> => Hub.start({ name: hubName, services, identity: key, alpn, binds: at, announce, limits, logger, dht, relays, recentPeers })
+  let hub = await start(binds, identity)
   let sharer: JoinCodeSharer | null = null
+  let restarting: Promise<void> | null = null
   shutdown.onStop(async () => {
+    await restarting
     reporter.status('stopping: telling peers the hub stopped')
     await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
     reporter.event('hub_stopped', { name: hub.name })
   })
+  wireHubEvents(hub, reporter)
 
+  // SIGHUP restarts the hub in place: same key and port, the token file read again. Peers are
+  // told `restarting` and come back by themselves.
+  process.on('SIGHUP', () => {
+    restarting ??= (async () => {
+      reporter.status('restarting: telling peers to come back')
+      const ports = hub.boundAddresses
+      await hub.stop('hub restarting', 'restarting')
+      const key = opts.ephemeral ? identity : await identityFor({ ...opts, rotateToken: false }, reporter)
+      hub = await startAgain(() => start(ports, key))
+      wireHubEvents(hub, reporter)
+      reporter.status(hub.ticket === ticket ? 'restarted: the same ticket works' : 'restarted with a new ticket (the token file changed):')
+      if (hub.ticket !== ticket) reporter.status(`  ${hub.ticket}`)
+      reporter.event('hub_restarted', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses })
+    })()
+      .catch((err: unknown) => {
+        reporter.status(`restart failed: ${errorMessage(err)}; stopping`)
+        process.kill(process.pid, 'SIGTERM')
+      })
+      .finally(() => (restarting = null))
+  })
+
+  reporter.status(`hive hub \`${hub.name}\` is sharing:`)
+  for (const service of SERVICES) {
+    const target = services[service]
+    reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
+  }
+  reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
+  if (dht.kind === 'none') reporter.status('not on the DHT (--dht-bootstrap none): peers need UDP to an address above')
+  else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
+  if (hub.omittedAddresses.length > 0) {
+    const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
+    reporter.status(`warning: ${message}`)
+    reporter.event('warning', { message, service: null })
+  }
+  reporter.status(`hub key ${hub.peerId}`)
+  reporter.status('')
+  reporter.status('ticket (keep it private: it grants access to these services):')
+  reporter.status(`  ${hub.ticket}`)
+  reporter.status('')
+  // A ticket on a command line is in `ps` for every local user to read: these forms keep it out.
+  reporter.status('on the other machine, run this and paste the ticket when asked:')
+  reporter.status('  hive join <peer-name> --ticket -')
+  reporter.status('or, in a script:')
+  reporter.status('  HIVE_TICKET=<ticket> hive join <peer-name>')
+  reporter.status('')
+  reporter.status('waiting for peers; press Ctrl+C to stop')
+  const ticket = hub.ticket
+  reporter.data(ticket)
+  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
+
+  if (opts.wormhole) sharer = shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+}
+
+/** What a running hub reports; wired again to the new hub after a restart. */
+function wireHubEvents(hub: Hub, reporter: Reporter): void {
   hub.on('peer_connected', (p) => {
-    reporter.status(`+ peer \`${p.peer}\` joined (${p.peerId}, from ${p.address})`)
-    reporter.event('peer_connected', { peer: p.peer, peer_id: p.peerId, address: p.address })
+    reporter.status(`+ peer \`${p.peer}\` ${p.rejoin ? 'rejoined' : 'joined'} (${p.peerId}, from ${p.address})`)
+    reporter.event('peer_connected', { peer: p.peer, peer_id: p.peerId, address: p.address, rejoin: p.rejoin })
   })
   hub.on('peer_left', (p) => {
     reporter.status(`- peer \`${p.peer}\` ${p.lost ? 'was lost' : 'left'} (${p.reason})`)
@@ -111,39 +172,22 @@ export async function runShare(
     reporter.event('warning', { message: w.message, service: w.service ?? null })
   })
 
-  reporter.status(`hive hub \`${hub.name}\` is sharing:`)
-  for (const service of SERVICES) {
-    const target = services[service]
-    reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
-  }
-  reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
-  if (dht.kind === 'none') reporter.status('not on the DHT (--dht-bootstrap none): peers need UDP to an address above')
-  else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
   hub.on('dht_ready', ({ relays: count }) => {
     reporter.status(`on the DHT: peers behind NAT can reach the hub${count > 0 ? ` (and through ${count} relay${count > 1 ? 's' : ''})` : ''}`)
     reporter.event('dht_ready', { relays: count })
   })
-  if (hub.omittedAddresses.length > 0) {
-    const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
-    reporter.status(`warning: ${message}`)
-    reporter.event('warning', { message, service: null })
-  }
-  reporter.status(`hub key ${hub.peerId}`)
-  reporter.status('')
-  reporter.status('ticket (keep it private: it grants access to these services):')
-  reporter.status(`  ${hub.ticket}`)
-  reporter.status('')
-  // A ticket on a command line is in `ps` for every local user to read: these forms keep it out.
-  reporter.status('on the other machine, run this and paste the ticket when asked:')
-  reporter.status('  hive join <peer-name> --ticket -')
-  reporter.status('or, in a script:')
-  reporter.status('  HIVE_TICKET=<ticket> hive join <peer-name>')
-  reporter.status('')
-  reporter.status('waiting for peers; press Ctrl+C to stop')
-  reporter.data(hub.ticket)
-  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
+}
 
-  if (opts.wormhole) sharer = shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+/** The port a stopped hub held may take a moment to be free again. */
+async function startAgain(start: () => Promise<Hub>): Promise<Hub> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (err) {
+      if (!isHiveError(err, 'ADDR_IN_USE') || attempt >= 20) throw err
+      await sleep(100)
+    }
+  }
 }
 
 /** Shows a join code, and a fresh one after every exchange, expiry or mailbox outage. */

@@ -29,7 +29,12 @@ export interface HubLimits {
   maxUnwelcomed: number
   /** An unwelcomed link older than this gives its place to a new one when the cap is reached. */
   unwelcomedGraceMs: number
-  /** Accepts kept pending on each listener, so a handshake that never finishes blocks only its own. */
+  /**
+   * Accepts kept pending on each listener, so a handshake that never finishes blocks only its
+   * own. Such a handshake holds its accept for QUIC's 15 s idle timeout: 32 of them let one
+   * junk handshake per second through with room to spare. Each pending accept costs memory
+   * when a burst comes (64 took a 2000-connection burst past 64 MiB).
+   */
   acceptConcurrency: number
 }
 
@@ -38,8 +43,11 @@ export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = {
   maxStreamsPerPeer: 1024,
   maxUnwelcomed: 64,
   unwelcomedGraceMs: 1_000,
-  acceptConcurrency: 16,
+  acceptConcurrency: 32,
 }
+
+/** How many departed peers the hub remembers, to tell a rejoin from a stranger. */
+const RECENT_PEERS = 1024
 
 const ACCEPT_RETRY: RetryPolicy = { initialMs: 10, maxMs: 1_000, factor: 2 }
 const REFUSAL_WINDOW_MS = 10_000
@@ -54,6 +62,8 @@ export interface HubOptions {
   binds?: HostPort[]
   /** Extra HOST:PORT entries for the ticket, such as a public address behind a port forward. */
   announce?: string[]
+  /** Keys of peers that left: pass the same set to a restarted hub, so returning peers read as rejoins. */
+  recentPeers?: Set<string>
   logger?: Logger
   limits?: Partial<HubLimits>
   transport?: Partial<TransportOptions>
@@ -99,6 +109,8 @@ export class Hub extends SafeEmitter<HubEvents> {
   private readonly digest: RefusalDigest
   private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
+  /** Keys of peers that left lately, oldest first; shared with the hub a restart starts. */
+  private readonly recentPeers: Set<string>
 
   private constructor(
     readonly name: string,
@@ -109,6 +121,9 @@ export class Hub extends SafeEmitter<HubEvents> {
   ) {
     super(log)
     this.ticket = ticket.text
+    this.recentPeers = options.recentPeers ?? new Set()
+    // Taken before the DHT listener joins the list: only the QUIC sockets are bound again.
+    this.boundAddresses = linkListeners.map((l) => ({ host: l.host, port: l.port, family: l.host.includes(':') ? 6 : 4 }))
     this.addresses = ticket.addresses
     this.omittedAddresses = ticket.omitted
     this.peerId = options.identity.peerId
@@ -133,7 +148,7 @@ export class Hub extends SafeEmitter<HubEvents> {
         this.openSockets.add(release)
         return () => this.openSockets.delete(release)
       },
-      admit: (session, peer) => this.admit(session, peer),
+      admit: (session, peer, resume) => this.admit(session, peer, resume),
     }
   }
 
@@ -182,6 +197,9 @@ export class Hub extends SafeEmitter<HubEvents> {
     return hub
   }
 
+  /** The UDP addresses the hub is bound to (ports as bound, not as asked): a restart binds them again. */
+  readonly boundAddresses: HostPort[]
+
   /** Takes links from a listener until the hub stops. */
   private serve(listener: LinkListener): void {
     detach(
@@ -218,11 +236,24 @@ export class Hub extends SafeEmitter<HubEvents> {
     detach(this.runSession(session), this.log, 'a peer session')
   }
 
-  private admit(session: PeerSession, peer: SessionPeer): { code: string; message: string } | null {
+  private async admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): Promise<{ code: string; message: string } | null> {
+    if (resume !== undefined) {
+      // Only the holder of the session's key can name it: a peer that lost touch asks whether
+      // its session is still alive. An open link from the same address may only be stalled
+      // (after an outage, QUIC's backoff and a sender blocked by its congestion window keep a
+      // working link silent for a while): the peer keeps it, and the streams on it live on.
+      // From another address (a NAT rebinding, a new network) the old link cannot carry on.
+      const earlier = [...this.peers].find((o) => o.sessionId === resume && o.peer?.peerId === peer.peerId)
+      if (earlier && !earlier.link.isClosed && earlier.link.remoteAddress === session.link.remoteAddress) {
+        return { code: 'in_session', message: 'your earlier session is still open: keep using it' }
+      }
+    }
     if (this.stopping) return { code: 'full', message: 'the hub is stopping' }
+    peer.rejoin = resume !== undefined || this.recentPeers.has(peer.peerId)
     for (const other of this.peers) {
       // Only the holder of that key can present it: a new session of the same peer replaces the old one.
       if (other.peer?.peerId === peer.peerId) {
+        peer.rejoin = true
         this.peers.delete(other)
         detach(other.close('replaced by a newer session of the same peer', 300, 'replaced'), this.log, 'closing a replaced session')
       }
@@ -230,6 +261,13 @@ export class Hub extends SafeEmitter<HubEvents> {
     if (this.peers.size >= this.limits.maxPeers) return { code: 'full', message: `the hub already has ${this.limits.maxPeers} peers, as many as it takes` }
     this.peers.add(session)
     return null
+  }
+
+  /** Remembers a peer that left, so that its return reads as a rejoin; the memory is bounded. */
+  private remember(peerId: string): void {
+    this.recentPeers.delete(peerId)
+    this.recentPeers.add(peerId)
+    if (this.recentPeers.size > RECENT_PEERS) this.recentPeers.delete(this.recentPeers.values().next().value!)
   }
 
   private async runSession(session: PeerSession): Promise<void> {
@@ -244,9 +282,10 @@ export class Hub extends SafeEmitter<HubEvents> {
       } finally {
         this.unwelcomed.delete(session)
       }
-      this.log.info(peer, 'peer connected')
+      this.log.info(peer, peer.rejoin ? 'peer rejoined' : 'peer connected')
       this.notify('peer_connected', peer)
       const ended = await session.serve()
+      this.remember(peer.peerId)
       if (this.stopping) return
       this.log.info({ ...peer, ...ended }, 'peer left')
       this.notify('peer_left', { peer: peer.peer, peerId: peer.peerId, ...ended })
@@ -259,6 +298,12 @@ export class Hub extends SafeEmitter<HubEvents> {
   private refused(session: PeerSession, err: unknown): void {
     const { link } = session
     const reason = errorMessage(err)
+    if (isHiveError(err, 'SESSION_ALIVE')) {
+      // A peer checking on a stalled link of its own: nothing to warn about.
+      this.log.debug({ peerId: link.remotePeerId, address: link.remoteAddress }, 'a resume found the earlier session alive')
+      detach(session.close('refused', 500), this.log, 'closing a resume probe')
+      return
+    }
     if (isHiveError(err, 'CONNECTION_LOST') || isHiveError(err, 'TIMEOUT')) {
       // Gone before saying hello (a peer that rejected our key, a scanner, one evicted): not a peer yet.
       this.log.debug({ peerId: link.remotePeerId, address: link.remoteAddress, reason }, 'connection closed before hello')

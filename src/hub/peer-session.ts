@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import { detach } from '../background.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
@@ -19,16 +19,26 @@ export interface SessionContext extends ForwardContext {
   helloTimeoutMs: number
   /**
    * Asked once the hello checks out, before the welcome: null to admit the peer, or why not
-   * (the hub is full). The hub may end an older session of the same peer here.
+   * (the hub is full, or the session the hello would resume is still alive). The hub may end
+   * an older session of the same peer here.
    */
-  admit(session: PeerSession, peer: SessionPeer): { code: string; message: string } | null
+  admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): Promise<{ code: string; message: string } | null>
 }
 
 export interface SessionPeer {
   peer: string
   peerId: string
   address: string
+  /** The same peer coming back (it asked to resume, or its key left recently), not a stranger. */
+  rejoin: boolean
 }
+
+/**
+ * A peer that pings and then says nothing for this long is gone: its session is closed. Not
+ * shorter: after an outage of N seconds a working link can stay silent for up to 2N more
+ * (retransmission backoff), and the peer keeps such a link while the hub holds it.
+ */
+export const PEER_SILENCE_MS = 20_000
 
 function tokenMatches(expected: Uint8Array, offered: string): boolean {
   const given = Buffer.from(offered, 'base64url')
@@ -45,6 +55,11 @@ export class PeerSession {
   peer: SessionPeer | null = null
   /** When the link was accepted: the oldest unwelcomed session is the first to go. */
   readonly since = Date.now()
+  /** Told to the peer in the welcome: it names this session in a later hello's `resume`. */
+  readonly sessionId = randomBytes(12).toString('base64url')
+  /** When the peer last sent a control message; pings arrive every second from peers that send them. */
+  private lastHeard = Date.now()
+  private pinging = false
   private welcomed = false
   private byeReason: string | null = null
   private readonly streams = new Map<number, AbortController>()
@@ -60,11 +75,11 @@ export class PeerSession {
     const hello = await withDeadline(this.readHello(), this.ctx.helloTimeoutMs, 'the hello')
     const control = this.control!
     control.version = Math.min(hello.version, CURRENT_VERSION) as ProtocolVersion
-    const peer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress }
-    const refusal = this.check(hello) ?? this.ctx.admit(this, peer)
+    const peer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress, rejoin: false }
+    const refusal = this.check(hello) ?? (await this.ctx.admit(this, peer, control.version >= 2 ? hello.resume : undefined))
     if (refusal) {
       await this.refuse(refusal.code, refusal.message)
-      const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : 'HUB_FULL'
+      const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : refusal.code === 'in_session' ? 'SESSION_ALIVE' : 'HUB_FULL'
       throw new HiveError(code, refusal.message, { peer: hello.peer, refusal: refusal.code })
     }
     // Data streams are welcome from the moment the welcome leaves, not from when the write returns.
@@ -72,7 +87,7 @@ export class PeerSession {
     this.peer = peer
     await control.send(
       control.version >= 2
-        ? { type: 'welcome', hub: this.ctx.hubName, version: control.version, streams: this.ctx.maxStreams }
+        ? { type: 'welcome', hub: this.ctx.hubName, version: control.version, streams: this.ctx.maxStreams, session: this.sessionId }
         : { type: 'welcome', hub: this.ctx.hubName },
     )
     return peer
@@ -154,13 +169,29 @@ export class PeerSession {
     }
   }
 
+  private heard(): void {
+    this.lastHeard = Date.now()
+  }
+
   /** Follows the control stream until the link ends; resolves with why it ended. */
   async serve(): Promise<{ reason: string; lost: boolean }> {
     let lostReason = 'connection lost'
+    // A peer that pings and falls silent is gone long before QUIC's idle timeout says so.
+    const watchdog = setInterval(() => {
+      if (!this.pinging || Date.now() - this.lastHeard < PEER_SILENCE_MS) return
+      lostReason = `no word from the peer for ${PEER_SILENCE_MS / 1000} s`
+      this.link.close()
+    }, 1_000)
     try {
       for (;;) {
         const message = await this.control!.next()
         if (message === null) break
+        this.heard()
+        if (message.type === 'ping') {
+          this.pinging = true
+          detach(this.control!.send({ type: 'pong', seq: message.seq }), this.log, 'answering a ping')
+          continue
+        }
         if (message.type === 'bye') {
           this.byeReason = printable(message.reason)
           // The peer is leaving: nothing more will come, so release the link now.
@@ -177,6 +208,7 @@ export class PeerSession {
       }
     }
     await this.link.closed
+    clearInterval(watchdog)
     return this.byeReason !== null ? { reason: this.byeReason, lost: false } : { reason: lostReason, lost: true }
   }
 

@@ -13,6 +13,8 @@ export class ControlChannel {
   version: ProtocolVersion = 1
   /** Data streams the hub lets us keep open at once, when its welcome said (version 2). */
   streamLimit: number | undefined
+  /** The hub's name for this session (version 2 hubs that answer pings and take `resume`). */
+  sessionId: string | undefined
 
   constructor(readonly stream: ByteStream) {}
 

@@ -18,6 +18,16 @@ const SOCKET_WRITE_AHEAD = 256 * 1024
 const PAUSED_PROBE_MS = 500
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * What a pipe had read from its socket but not yet sent when its stream turned out never to
+ * have reached the other side: the connection can start again, on another stream, from here.
+ */
+export interface Carry {
+  chunks: Buffer[]
+  /** The socket had already ended (its client half-closed): the next pipe must not wait for that. */
+  ended: boolean
+}
+
 export interface PipeOptions {
   /**
    * Nothing is written to the stream, and nothing read from it, until this resolves. Until
@@ -27,14 +37,25 @@ export interface PipeOptions {
   ready?: Promise<void>
   /** Abandons the pipe from outside, as a reset: the other side asked for it (an abort message). */
   signal?: AbortSignal
+  /**
+   * When `ready` rejects with an error this accepts, nothing was sent and nothing was
+   * received: the pipe lets go of the socket, untouched, and returns what it had read.
+   */
+  unsentOn?: (err: unknown) => boolean
+  /** Bytes an earlier pipe read from this socket: they go first. */
+  carry?: Carry
 }
 
 export interface PipeResult {
   /** Bytes from the socket into the stream, and from the stream into the socket. */
   sent: number
   received: number
-  /** 'clean' when both sides finished with FIN, 'reset' when either side was abandoned. */
-  outcome: 'clean' | 'reset'
+  /**
+   * 'clean' when both sides finished with FIN, 'reset' when either side was abandoned,
+   * 'unsent' when the stream never reached the other side (see `unsentOn`; then `carry` is set).
+   */
+  outcome: 'clean' | 'reset' | 'unsent'
+  carry?: Carry
   /**
    * The pipe was reset while a stream write was still pending: the other side was not taking
    * data. A reset queued behind such a write cannot leave until it does, so the caller must
@@ -58,11 +79,11 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
   return new Promise<PipeResult>((resolve) => {
     let sent = 0
     let received = 0
-    let queue: Buffer[] = []
-    let queued = 0
+    let queue: Buffer[] = [...(options.carry?.chunks ?? [])]
+    let queued = queue.reduce((n, b) => n + b.length, 0)
     let writing = false
     let writePending = false
-    let socketEnded = false
+    let socketEnded = options.carry?.ended ?? false
     let toStreamDone = false
     let toSocketDone = false
     let finished = false
@@ -121,19 +142,19 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
       }
     }
 
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       queue.push(chunk)
       queued += chunk.length
       if (queued >= SOCKET_READ_AHEAD) pauseSocket()
       if (!writing && open) void pump()
-    })
-    socket.on('end', () => {
+    }
+    const onEnd = (): void => {
       if (endWasReset(socket)) return abandon()
       socketEnded = true
       if (!writing && open) void pump()
-    })
-    socket.on('error', () => abandon())
-    socket.on('close', () => {
+    }
+    const onError = (): void => abandon()
+    const onClose = (): void => {
       // A close with a direction still open means the socket went away under us.
       if (!toStreamDone && !socketEnded) return abandon()
       if (!toSocketDone) {
@@ -141,7 +162,25 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
         stream.stopReading()
       }
       finishIfDone('clean')
-    })
+    }
+    socket.on('data', onData)
+    socket.on('end', onEnd)
+    socket.on('error', onError)
+    socket.on('close', onClose)
+
+    /** Lets go of the socket as it is, for another stream to take it from here. */
+    const letGo = (): void => {
+      finished = true
+      if (probe) clearInterval(probe)
+      options.signal?.removeEventListener('abort', abandon)
+      socket.pause()
+      socket.off('data', onData)
+      socket.off('end', onEnd)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+      stream.reset()
+      resolve({ sent: 0, received: 0, outcome: 'unsent', stuck: false, carry: { chunks: queue, ended: socketEnded } })
+    }
 
     const drain = (): Promise<void> =>
       new Promise((done) => {
@@ -163,13 +202,15 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
 
     // Local sockets arrive paused, so that no byte is read before a handler is attached.
     socket.resume()
+    if (open && (queue.length > 0 || socketEnded)) void pump()
 
     void (async () => {
       try {
         if (!open) {
           try {
             await options.ready
-          } catch {
+          } catch (err) {
+            if (!finished && !socket.destroyed && options.unsentOn?.(err)) return letGo()
             return abandon()
           }
           if (finished) return

@@ -131,7 +131,14 @@ function noAnswer(err: unknown): boolean {
  * welcome. A hub that answers with garbage broke the protocol (PROTOCOL_VIOLATION); only
  * silence or a lost link means it could not be reached.
  */
-export async function sayHello(link: Link, ticket: Ticket, peerName: string, timeoutMs: number, version: ProtocolVersion = CURRENT_VERSION): Promise<ControlChannel> {
+export async function sayHello(
+  link: Link,
+  ticket: Ticket,
+  peerName: string,
+  timeoutMs: number,
+  version: ProtocolVersion = CURRENT_VERSION,
+  resume?: string,
+): Promise<ControlChannel> {
   const hub = `hub \`${ticket.name}\``
   let answer
   let control: ControlChannel
@@ -139,7 +146,8 @@ export async function sayHello(link: Link, ticket: Ticket, peerName: string, tim
     const stream = await link.openStream()
     await stream.write(encodeControlHeader())
     control = new ControlChannel(stream)
-    await control.send({ type: 'hello', version, token: Buffer.from(ticket.token).toString('base64url'), peer: peerName, alpn: ticket.alpn })
+    const token = Buffer.from(ticket.token).toString('base64url')
+    await control.send({ type: 'hello', version, token, peer: peerName, alpn: ticket.alpn, ...(resume && version >= 2 ? { resume } : {}) })
     answer = await withDeadline(control.next(), timeoutMs, "the hub's answer to hello")
   } catch (err) {
     if (noAnswer(err)) {
@@ -153,11 +161,13 @@ export async function sayHello(link: Link, ticket: Ticket, peerName: string, tim
   if (answer?.type === 'welcome') {
     control.version = Math.min(version, answer.version ?? 1) as ProtocolVersion
     control.streamLimit = answer.streams
+    control.sessionId = answer.session
     return control
   }
   if (answer?.type === 'refused') {
     const message = printable(answer.message)
     if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `${hub} refused the access token: ${message}`)
+    if (answer.code === 'in_session') throw new HiveError('SESSION_ALIVE', `${hub} still has our earlier session: ${message}`)
     if (answer.code === 'full') throw new HiveError('HUB_FULL', `${hub} refused to take another peer: ${message}`)
     if (answer.code === 'version') throw new HiveError('PROTOCOL_MISMATCH', `${hub} speaks another version of the protocol: ${message}`, { reason: 'version' })
     throw new HiveError('PROTOCOL_MISMATCH', `${hub} refused the protocol: ${message}`)
@@ -184,6 +194,7 @@ export async function connectHub(
   timeoutMs: number,
   log: Logger,
   signal?: AbortSignal,
+  resume?: string,
 ): Promise<{ link: Link; control: ControlChannel }> {
   const deadline = Date.now() + timeoutMs
   const left = (): number => Math.max(1000, deadline - Date.now())
@@ -192,7 +203,7 @@ export async function connectHub(
   for (;;) {
     const link = await dialHub(dialer, ticket, left(), log, signal)
     try {
-      return { link, control: await sayHello(link, ticket, peerName, left(), version) }
+      return { link, control: await sayHello(link, ticket, peerName, left(), version, resume) }
     } catch (err) {
       link.close()
       if (isHiveError(err, 'PROTOCOL_MISMATCH') && (err.details.reason === 'bye' || err.details.reason === 'version') && version > 1) {

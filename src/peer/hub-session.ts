@@ -4,7 +4,7 @@ import { detach } from '../background.js'
 import { withDeadline } from '../deadline.js'
 import { HiveError, errorMessage } from '../errors.js'
 import { ControlChannel } from '../link/control-channel.js'
-import { pipe } from '../link/pipe.js'
+import { pipe, type Carry } from '../link/pipe.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
@@ -13,11 +13,15 @@ import { SafeEmitter } from '../safe-emitter.js'
 import { SpareStream } from './spare-stream.js'
 import { StreamSlots } from './stream-slots.js'
 
-/** How a session with the hub ended: the hub said goodbye, or it vanished. */
-export type SessionEnd = { code: 'HUB_STOPPED'; reason: string } | { code: 'HUB_LOST'; reason: string }
+/** How a session with the hub ended: the hub said goodbye (with a code, from version 2 hubs), or it vanished. */
+export type SessionEnd = { code: 'HUB_STOPPED'; reason: string; byeCode?: string } | { code: 'HUB_LOST'; reason: string }
 
 /** The hub answers within its own 5 s dial deadline; this allows for the round trip. */
 const ANSWER_TIMEOUT_MS = 15_000
+/** How often the peer pings a hub that answers pings: the hub's silence is noticed within a few of these. */
+export const PING_INTERVAL_MS = 1_000
+
+const ignoreError = (): void => undefined
 
 /**
  * One link to the hub and what rides on it: the control stream, the spare stream, and a
@@ -32,6 +36,11 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   private readonly gone = new AbortController()
   private readonly streams = new Map<number, AbortController>()
   private leaving = false
+  /** When the hub last said anything on the control stream. */
+  private lastHeard = Date.now()
+  private readonly pinger: NodeJS.Timeout | null = null
+  private pingSeq = 0
+  private pongSeq = 0
 
   constructor(
     readonly link: Link,
@@ -43,15 +52,49 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     this.spare.prime()
     this.slots = new StreamSlots(control.streamLimit)
     this.ended = this.watch()
-    void link.closed.then(() => this.gone.abort())
+    void link.closed.then(() => this.retire())
+    if (this.pings) {
+      this.pinger = setInterval(() => {
+        // A stalled link queues the pings: a minute's worth is enough to tell it is alive.
+        if (this.pingSeq - this.pongSeq < 64) detach(this.control.send({ type: 'ping', seq: this.pingSeq++ }), this.log, 'pinging the hub')
+      }, PING_INTERVAL_MS)
+    }
+  }
+
+  /** The hub answers pings (it named the session in its welcome), so its silence means something. */
+  get pings(): boolean {
+    return this.control.sessionId !== undefined
+  }
+
+  get sessionId(): string | undefined {
+    return this.control.sessionId
+  }
+
+  /** The link is lost or replaced: new connections must wait for the next session. */
+  get retired(): boolean {
+    return this.gone.signal.aborted
+  }
+
+  /** How long the hub has said nothing; a hub that answers pings speaks every second. */
+  get silentMs(): number {
+    return Date.now() - this.lastHeard
+  }
+
+  /**
+   * This session is done with: the link is lost, or another one replaces it. Connections whose
+   * stream never reached the hub's service come back from `forward` to go through again.
+   */
+  retire(): void {
+    if (this.pinger) clearInterval(this.pinger)
+    this.gone.abort()
   }
 
   /**
    * One local TCP connection: take a stream at once and write the header. The client is
    * read while the hub dials its service, but nothing goes out until the hub's ACK.
    */
-  async forward(service: ServiceName, socket: Socket): Promise<void> {
-    socket.on('error', () => undefined)
+  async forward(service: ServiceName, socket: Socket, carry?: Carry): Promise<Carry | null> {
+    if (!socket.listeners('error').includes(ignoreError)) socket.on('error', ignoreError)
     const clientGone = new AbortController()
     const onClose = (): void => clientGone.abort()
     socket.once('close', onClose)
@@ -59,21 +102,25 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     try {
       release = await this.slots.acquire(AbortSignal.any([clientGone.signal, this.gone.signal]))
     } catch {
-      // The client left, or the link did, while waiting for one of the hub's streams.
+      // The link went while this connection waited for one of the hub's streams: it goes
+      // through again on the next link. A client that left is simply gone.
+      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? { chunks: [], ended: false }
       socket.resetAndDestroy()
-      return
+      return null
     } finally {
       socket.off('close', onClose)
     }
     try {
-      await this.forwardInSlot(service, socket)
+      return await this.forwardInSlot(service, socket, carry)
     } finally {
       release()
     }
   }
 
-  private async forwardInSlot(service: ServiceName, socket: Socket): Promise<void> {
-    if (socket.destroyed) return
+  private async forwardInSlot(service: ServiceName, socket: Socket, carry: Carry | undefined): Promise<Carry | null> {
+    if (socket.destroyed) return null
+    // A stream that never got the hub's answer before the link went never reached the service.
+    if (this.gone.signal.aborted) return carry ?? { chunks: [], ended: false }
     let stream: ByteStream | undefined
     let answer: Promise<Buffer>
     try {
@@ -84,11 +131,15 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       await stream.write(encodeDataHeader(service))
     } catch (err) {
       stream?.reset()
-      socket.resetAndDestroy()
       this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
-      return
+      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? { chunks: [], ended: false }
+      socket.resetAndDestroy()
+      return null
     }
-    if (socket.destroyed) return stream.reset()
+    if (socket.destroyed) {
+      stream.reset()
+      return null
+    }
     const accepted = answer.then(
       (byte) => {
         const ack = decodeAck(byte)
@@ -106,14 +157,27 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     const aborted = new AbortController()
     const id = stream.id
     this.streams.set(id, aborted)
-    // A refusal or a failed answer resets both the stream and the client connection.
-    const result = await pipe(socket, stream, { ready: accepted, signal: aborted.signal })
+    // A refusal or a failed answer resets both the stream and the client connection, unless
+    // the link went first: then the connection goes through again, with what was read so far.
+    const lost = new Promise<never>((_, reject) => {
+      const fail = (): void => reject(new HiveError('CONNECTION_LOST', 'the link to the hub was lost before its answer'))
+      if (this.gone.signal.aborted) fail()
+      else this.gone.signal.addEventListener('abort', fail, { once: true })
+    })
+    lost.catch(() => undefined)
+    const ready = Promise.race([accepted, lost])
+    const result = await pipe(socket, stream, { ready, signal: aborted.signal, carry, unsentOn: () => this.gone.signal.aborted })
     this.streams.delete(id)
+    if (result.outcome === 'unsent') {
+      this.log.debug({ service, stream: id }, 'the link went before the hub answered: trying again on the next link')
+      return result.carry!
+    }
     if (result.stuck && !aborted.signal.aborted && this.control.version >= 2) {
       // Our reset waits behind a write the hub is not taking: ask the hub to drop the stream.
       detach(this.control.send({ type: 'abort', stream: id }), this.log, 'sending an abort')
     }
     this.log.debug({ service, stream: id, ...result }, 'stream closed')
+    return null
   }
 
   /** Follows the control stream: the hub's bye, its aborts, or the link vanishing. */
@@ -122,7 +186,9 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       for (;;) {
         const message = await this.control.next()
         if (message === null) break
-        if (message.type === 'bye') return { code: 'HUB_STOPPED', reason: printable(message.reason) }
+        this.lastHeard = Date.now()
+        if (message.type === 'pong') this.pongSeq = Math.max(this.pongSeq, message.seq + 1)
+        if (message.type === 'bye') return { code: 'HUB_STOPPED', reason: printable(message.reason), ...(message.code ? { byeCode: message.code } : {}) }
         if (message.type === 'abort') this.streams.get(message.stream)?.abort()
       }
     } catch (err) {
@@ -142,6 +208,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   }
 
   close(): void {
+    this.retire()
     this.link.close()
   }
 }

@@ -1,14 +1,18 @@
 import type { Socket } from 'node:net'
 import { pino, type Logger } from 'pino'
 import { detach } from '../background.js'
-import { errorMessage } from '../errors.js'
+import { HiveError, errorMessage, type HiveErrorCode } from '../errors.js'
 import { ephemeralIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
 import { SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicDialer, type TransportOptions } from '../transport/index.js'
-import { connectHub } from './connect.js'
+import { connectHub, type HubPaths } from './connect.js'
+import { sleep } from '../deadline.js'
+import { nextDelay } from '../retry.js'
+import type { Carry } from '../link/pipe.js'
+import { ATTEMPT_TIMEOUT_MS, FATAL_ON_RECONNECT, RECONNECT, SILENT_MS, jittered } from './reconnect-policy.js'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
 import { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
@@ -23,6 +27,10 @@ export interface PeerOptions {
   /** The CLI option that sets each listen address, named in "address in use" errors. */
   listenOptionNames?: Partial<Record<ServiceName, string>>
   connectTimeoutMs?: number
+  /** Come back by itself when the hub is lost or restarts (default); false ends the peer instead. */
+  reconnect?: boolean
+  /** Give up when the hub has been gone this long; undefined tries for ever. */
+  reconnectTimeoutMs?: number
   logger?: Logger
   transport?: Partial<TransportOptions>
   /** The DHT to look for the hub on when the ticket allows it; `none` for direct QUIC only. */
@@ -32,21 +40,30 @@ export interface PeerOptions {
   signal?: AbortSignal
 }
 
-/** Why a peer stopped: the hub said goodbye, the hub vanished, or we left. */
-export type PeerEnd = SessionEnd | { code: 'LEFT'; reason: string }
+/** Why a peer stopped: the hub said goodbye, the hub vanished, a reconnect was refused, or we left. */
+export type PeerEnd = { code: HiveErrorCode | 'LEFT'; reason: string }
 
 export interface PeerEvents {
   warning: [{ message: string; service?: ServiceName }]
+  /** The link to the hub is gone (no word for a while, or the hub restarts); connections wait. */
+  hub_lost: [{ reason: string }]
+  /** An attempt to reach the hub again failed; the next one follows in `nextInMs`. */
+  reconnecting: [{ attempt: number; nextInMs: number; error: string }]
+  /** A link is back: a new one, or (`resumed`) the old one after a stall. */
+  reconnected: [{ afterMs: number; attempts: number; resumed: boolean }]
 }
 
-/** Connections that may wait for the link while the peer joins, and for how long. */
+/** Connections that may wait for the link while the peer joins or reconnects, and for how long. */
 const MAX_PENDING = 256
 const MAX_PENDING_WAIT_MS = 30_000
+/** How often a silent link is looked at again while the peer waits on it. */
+const WATCH_MS = 250
 
 /**
  * A peer exposes a hub's services on local ports. The listeners live as long as the peer;
- * the session with the hub beneath them is a part of its own. Connections that arrive
- * before the session is up wait for it instead of being reset.
+ * the session with the hub beneath them is a replaceable part. Connections that arrive while
+ * there is no session wait for one instead of being reset; when the link is lost the peer
+ * finds the hub again by itself (see `reconnect`).
  */
 export class Peer extends SafeEmitter<PeerEvents> {
   readonly ended: Promise<PeerEnd>
@@ -55,12 +72,15 @@ export class Peer extends SafeEmitter<PeerEvents> {
   private readonly pending = new PendingSockets(MAX_PENDING, MAX_PENDING_WAIT_MS)
   private readonly localListeners: LocalListener[] = []
   private session: HubSession | null = null
+  private paths: HubPaths | null = null
   private dialer: QuicDialer | null = null
   private dhtDialer: Promise<DhtDialer> | null = null
   private leaving: Promise<void> | null = null
+  private finished = false
 
   private constructor(
     readonly ticket: Ticket,
+    private readonly options: PeerOptions,
     private readonly log: Logger,
   ) {
     super(log)
@@ -83,7 +103,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
 
   static async join(options: PeerOptions): Promise<Peer> {
     const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'peer' })
-    const peer = new Peer(options.ticket, log)
+    const peer = new Peer(options.ticket, options, log)
     try {
       // Bind first: a busy local port is the user's to fix, and should not cost a hub round trip.
       for (const service of SERVICES) {
@@ -96,14 +116,17 @@ export class Peer extends SafeEmitter<PeerEvents> {
           }),
         )
       }
+      // One key for the whole process: the hub knows a reconnecting peer by it.
       peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
       if (options.ticket.dht && options.dht && options.dht.kind !== 'none') {
         peer.dhtDialer = DhtDialer.create(options.dht, options.relays ?? [], options.signal)
         peer.dhtDialer.catch(() => undefined)
       }
-      const { link, control } = await connectHub({ quic: peer.dialer, dht: peer.dhtDialer }, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
+      peer.paths = { quic: peer.dialer, dht: peer.dhtDialer }
+      const { link, control } = await connectHub(peer.paths, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
       peer.begin(new HubSession(link, control, log))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
+      detach(peer.supervise(), log, 'watching the hub')
       return peer
     } catch (err) {
       peer.release()
@@ -114,25 +137,162 @@ export class Peer extends SafeEmitter<PeerEvents> {
   private begin(session: HubSession): void {
     this.session = session
     session.on('refused', ({ service, message }) => this.notify('warning', { message, service }))
-    detach(
-      session.ended.then((end) => {
-        if (this.leaving) return
-        this.release()
-        this.resolveEnded(end)
-      }),
-      this.log,
-      'watching the hub session',
-    )
-    this.pending.release((service, socket) => this.accept(service, socket))
+    this.pending.release((service, socket, carry) => this.accept(service, socket, carry))
   }
 
-  /** A local connection: forwarded now if the session is up, held until it is otherwise. */
-  private accept(service: ServiceName, socket: Socket): void {
-    if (this.leaving) return void socket.resetAndDestroy()
-    if (!this.session) return this.pending.hold(service, socket)
+  /** The session is done with: its connections that never reached the hub wait for the next one. */
+  private retire(session: HubSession): void {
+    if (this.session === session) this.session = null
+    session.close()
+  }
+
+  /** Follows the session: stays on it, replaces it, or ends the peer. */
+  private async supervise(): Promise<void> {
+    for (;;) {
+      const session = this.session
+      if (!session || this.leaving || this.finished) return
+      const outcome = await this.watch(session)
+      if (this.leaving || this.finished) return
+      if (outcome === 'silent') {
+        // No word for a while: the hub may be gone, or the link only stalled (QUIC backs off
+        // after an outage). Dial again, naming the session: a hub that still hears us says so.
+        if (!(await this.reconnect(session))) return
+        continue
+      }
+      const end = outcome
+      const restarting = end.code === 'HUB_STOPPED' && end.byeCode === 'restarting'
+      if (end.code === 'HUB_STOPPED' && (!restarting || this.options.reconnect === false)) return this.finish(end)
+      this.retire(session)
+      const reason = restarting ? `the hub is restarting (${end.reason})` : end.reason
+      this.log.info({ reason }, 'hub lost')
+      this.notify('hub_lost', { reason })
+      if (this.options.reconnect === false) return this.finish({ code: 'HUB_LOST', reason })
+      if (!(await this.reconnect(null))) return
+    }
+  }
+
+  /** Resolves when the session ends, or when a hub that answers pings has been silent too long. */
+  private async watch(session: HubSession): Promise<SessionEnd | 'silent'> {
+    let timer: NodeJS.Timeout | undefined
+    const silent = new Promise<'silent'>((resolve) => {
+      if (!session.pings) return
+      timer = setInterval(() => session.silentMs >= SILENT_MS && resolve('silent'), WATCH_MS)
+    })
+    try {
+      return await Promise.race([session.ended, silent])
+    } finally {
+      clearInterval(timer)
+    }
+  }
+
+  /**
+   * Reaches the hub again, with backoff, on every path the ticket has. With `stalled`, the
+   * old link is still open: each hello names its session, and a hub that still hears it
+   * answers so; the peer then keeps the old link, whose connections live on. Resolves false
+   * when the peer has ended instead.
+   */
+  private async reconnect(stalled: HubSession | null): Promise<boolean> {
+    const since = Date.now() - (stalled?.silentMs ?? 0)
+    let lostSaid = stalled === null
+    let attempts = 0
+    let delay = RECONNECT.initialMs
+    const limit = this.options.reconnectTimeoutMs
+    for (;;) {
+      if (this.leaving || this.finished) return false
+      if (stalled && stalled.silentMs < SILENT_MS) {
+        this.log.info({ afterMs: Date.now() - since }, 'the stalled link to the hub speaks again')
+        if (lostSaid) this.notify('reconnected', { afterMs: Date.now() - since, attempts, resumed: true })
+        return true
+      }
+      if (stalled?.link.isClosed) {
+        this.retire(stalled)
+        stalled = null
+      }
+      if (limit !== undefined && Date.now() - since >= limit) {
+        this.finish({ code: 'HUB_LOST', reason: `hub lost, and not back within ${Math.round(limit / 1000)} s (--reconnect-timeout)` })
+        return false
+      }
+      attempts++
+      let error: unknown
+      try {
+        const timeoutMs = Math.min(ATTEMPT_TIMEOUT_MS, this.options.connectTimeoutMs ?? ATTEMPT_TIMEOUT_MS)
+        const { link, control } = await connectHub(this.paths!, this.ticket, this.options.name, timeoutMs, this.log, this.options.signal, stalled?.sessionId)
+        const fresh = new HubSession(link, control, this.log)
+        if (this.leaving || this.finished) {
+          await fresh.leave('peer left')
+          return false
+        }
+        if (!lostSaid) this.notify('hub_lost', { reason: `no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it no longer has our session` })
+        if (stalled) this.retire(stalled)
+        if (this.options.reconnect === false) {
+          // A script asked for today's behaviour: a hub that lost our session ends the peer.
+          await fresh.leave('peer left')
+          this.finish({ code: 'HUB_LOST', reason: 'hub lost: it no longer has our session' })
+          return false
+        }
+        this.begin(fresh)
+        this.log.info({ attempts, path: link.path, address: link.remoteAddress }, 'reconnected')
+        this.notify('reconnected', { afterMs: Date.now() - since, attempts, resumed: false })
+        return true
+      } catch (err) {
+        error = err
+      }
+      if (error instanceof HiveError && FATAL_ON_RECONNECT.has(error.code)) {
+        this.finish({ code: error.code, reason: error.message })
+        return false
+      }
+      const alive = error instanceof HiveError && error.code === 'SESSION_ALIVE'
+      if (!alive && !lostSaid) {
+        lostSaid = true
+        const reason = `no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it does not answer`
+        this.log.info({ reason }, 'hub lost')
+        this.notify('hub_lost', { reason })
+        if (this.options.reconnect === false) {
+          this.finish({ code: 'HUB_LOST', reason })
+          return false
+        }
+      }
+      const wait = jittered(delay)
+      delay = nextDelay(RECONNECT, delay)
+      if (!alive) this.notify('reconnecting', { attempt: attempts, nextInMs: wait, error: errorMessage(error) })
+      this.log.debug({ attempts, wait, err: errorMessage(error) }, alive ? 'the hub still hears the stalled link' : 'reconnect failed')
+      await this.pause(wait, stalled)
+    }
+  }
+
+  /** Waits `ms`, or less if a stalled link speaks again or the peer leaves. */
+  private async pause(ms: number, stalled: HubSession | null): Promise<void> {
+    const until = Date.now() + ms
+    while (Date.now() < until && !this.leaving && !this.finished) {
+      if (stalled && stalled.silentMs < SILENT_MS) return
+      await sleep(Math.min(WATCH_MS, until - Date.now()), this.options.signal).catch(() => undefined)
+    }
+  }
+
+  private finish(end: PeerEnd): void {
+    if (this.finished || this.leaving) return
+    this.finished = true
+    this.release()
+    this.resolveEnded(end)
+  }
+
+  /** A local connection: forwarded now if a session is up, held until one is otherwise. */
+  private accept(service: ServiceName, socket: Socket, carry?: Carry): void {
+    if (this.leaving || this.finished) return void socket.resetAndDestroy()
+    const session = this.session
+    if (!session || session.retired) return this.pending.hold(service, socket, carry)
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
-    detach(this.session.forward(service, socket), this.log, 'forwarding a connection')
+    detach(
+      session.forward(service, socket, carry).then((unsent) => {
+        // The link went before the hub answered: the connection never reached the service.
+        if (!unsent) return
+        this.sockets.delete(socket)
+        this.accept(service, socket, unsent)
+      }),
+      this.log,
+      'forwarding a connection',
+    )
   }
 
   private release(): void {

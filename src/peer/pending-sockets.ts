@@ -1,16 +1,21 @@
 import type { Socket } from 'node:net'
+import type { Carry } from '../link/pipe.js'
 import type { ServiceName } from '../protocol/services.js'
+
+const ignoreError = (): void => undefined
 
 interface Waiting {
   service: ServiceName
   socket: Socket
+  /** What an earlier try read from the client before its link went. */
+  carry?: Carry
   timer: NodeJS.Timeout
   onClose: () => void
 }
 
 /**
- * Local connections that arrive while no link to the hub is up (the peer is still joining)
- * wait here instead of being reset, in arrival order. Both the number and the wait are
+ * Local connections that arrive while no link to the hub is up (the peer is still joining,
+ * or reconnecting), and those whose link went before the hub answered, wait here instead of being reset, in arrival order. Both the number and the wait are
  * bounded: past either, a connection is reset, which a client can retry.
  */
 export class PendingSockets {
@@ -25,12 +30,13 @@ export class PendingSockets {
     return this.waiting.length
   }
 
-  hold(service: ServiceName, socket: Socket): void {
-    socket.on('error', () => undefined)
+  hold(service: ServiceName, socket: Socket, carry?: Carry): void {
+    if (!socket.listeners('error').includes(ignoreError)) socket.on('error', ignoreError)
     if (this.waiting.length >= this.maxCount) return void socket.resetAndDestroy()
     const entry: Waiting = {
       service,
       socket,
+      carry,
       timer: setTimeout(() => this.drop(entry), this.maxWaitMs),
       onClose: () => this.drop(entry),
     }
@@ -40,11 +46,11 @@ export class PendingSockets {
   }
 
   /** Hands every waiting connection, oldest first, to `take`. */
-  release(take: (service: ServiceName, socket: Socket) => void): void {
+  release(take: (service: ServiceName, socket: Socket, carry?: Carry) => void): void {
     for (const entry of this.waiting.splice(0)) {
       clearTimeout(entry.timer)
       entry.socket.off('close', entry.onClose)
-      if (!entry.socket.destroyed) take(entry.service, entry.socket)
+      if (!entry.socket.destroyed) take(entry.service, entry.socket, entry.carry)
     }
   }
 

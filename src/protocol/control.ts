@@ -26,6 +26,8 @@ export const HelloSchema = z.looseObject({
   token: z.string().min(16).max(128),
   peer: name,
   alpn: z.string().min(1).max(64),
+  /** Version 2: the session this peer still holds and would keep, if the hub still has it (its welcome's `session`). */
+  resume: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
 })
 export const WelcomeSchema = z.looseObject({
   type: z.literal('welcome'),
@@ -34,6 +36,8 @@ export const WelcomeSchema = z.looseObject({
   version: version.optional(),
   /** Version 2: data streams the peer may keep open at once (`--max-streams`). */
   streams: z.number().int().min(1).max(1_000_000).optional(),
+  /** Version 2: this session's id; a hub that sends it answers pings and takes `resume` in a hello. */
+  session: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
 })
 /** Codes a version 1 peer understands; later ones go only to version 2 peers. */
 export const V1_REFUSAL_CODES = ['token', 'alpn', 'version'] as const
@@ -45,7 +49,10 @@ export const RefusedSchema = z.looseObject({
 export const ByeSchema = z.looseObject({
   type: z.literal('bye'),
   reason: z.string().min(1).max(256),
-  /** Why, for machines (version 2): such as `stopped`, `replaced`, `full`. */
+  /**
+   * Why, for machines (version 2): `stopped` and `revoked` end the peer for good, `restarting`
+   * asks it to come back; others (`replaced`, `full`, `left`, `silent`, ...) may be added freely.
+   */
   code: z.string().regex(/^[a-z_]{1,32}$/).optional(),
 })
 /** Version 2: abandon the data stream with this QUIC stream index, at once (see PROTOCOL.md). */
@@ -53,12 +60,21 @@ export const AbortSchema = z.looseObject({
   type: z.literal('abort'),
   stream: z.number().int().min(1).max(2 ** 32),
 })
+/** Version 2: a liveness check; a hub that gave a `session` in its welcome answers each with a pong. */
+export const PingSchema = z.looseObject({
+  type: z.literal('ping'),
+  seq: z.number().int().min(0).max(2 ** 32),
+})
+export const PongSchema = z.looseObject({
+  type: z.literal('pong'),
+  seq: z.number().int().min(0).max(2 ** 32),
+})
 
-export const ControlMessageSchema = z.discriminatedUnion('type', [HelloSchema, WelcomeSchema, RefusedSchema, ByeSchema, AbortSchema])
+export const ControlMessageSchema = z.discriminatedUnion('type', [HelloSchema, WelcomeSchema, RefusedSchema, ByeSchema, AbortSchema, PingSchema, PongSchema])
 export type ControlMessage = z.infer<typeof ControlMessageSchema>
 export type Hello = z.infer<typeof HelloSchema>
 export type Bye = z.infer<typeof ByeSchema>
-const KNOWN_TYPES = new Set(['hello', 'welcome', 'refused', 'bye', 'abort'])
+const KNOWN_TYPES = new Set(['hello', 'welcome', 'refused', 'bye', 'abort', 'ping', 'pong'])
 
 export function encodeControl(message: ControlMessage): Buffer {
   const body = Buffer.from(JSON.stringify(ControlMessageSchema.parse(message)), 'utf8')

@@ -1,8 +1,11 @@
 /**
- * Transport tuning, as plain data. The defaults follow what was measured on the native
- * layer (shared/transport/QUIC-BINDINGS.md): an 8 s idle timeout with a 2 s keepalive
- * notices a peer killed with `kill -9` within 10 s, and a high stream limit keeps
- * long-lived connections (websockets, keep-alive) from starving new ones.
+ * Transport tuning, as plain data. The idle timeout is not how a dead hub is noticed (pings
+ * on the control stream do that, in about 3 s), so it can be long: after an outage of N
+ * seconds, quinn's retransmission backoff and a sender blocked by its congestion window (it
+ * sends not even ACKs then) can keep a working link silent until about 2N, and a shorter
+ * timeout kills a link that was about to recover (15 s: outages up to about 7 s). Not
+ * longer: a handshake that never finishes holds one of the hub's accepts this long. A high
+ * stream limit keeps long-lived connections (websockets, keep-alive) from starving new ones.
  */
 export interface TransportOptions {
   maxIdleTimeoutMs: number
@@ -16,7 +19,7 @@ export interface TransportOptions {
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: Readonly<TransportOptions> = {
-  maxIdleTimeoutMs: 8_000,
+  maxIdleTimeoutMs: 15_000,
   keepAliveIntervalMs: 2_000,
   maxConcurrentStreams: 4096,
   // A stream that nobody reads (a stuck service or client) holds its whole window: 8 of them

@@ -23,6 +23,12 @@ describe('control frames', () => {
     { type: 'bye', reason: 'hub stopped' },
     { type: 'bye', reason: 'hub stopped', code: 'stopped' },
     { type: 'abort', stream: 7 },
+    { ...hello, version: 2, resume: 'Qm9ndXMtc2Vzc2lvbg' },
+    { type: 'welcome', hub: 'my-hub', version: 2, streams: 64, session: 'Qm9ndXMtc2Vzc2lvbg' },
+    { type: 'refused', code: 'in_session', message: 'your earlier session is still open' },
+    { type: 'bye', reason: 'hub restarting', code: 'restarting' },
+    { type: 'ping', seq: 0 },
+    { type: 'pong', seq: 41 },
   ])('round-trips $type', (message) => {
     const decoded = decodeControl(encodeControl(message))
     expect(decoded).toEqual({ ok: true, message, rest: Buffer.alloc(0) })
@@ -59,6 +65,10 @@ describe('control frames', () => {
     ['a stream limit of 0', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, streams: 0 })), 'bad-message'],
     ['a fractional stream limit', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, streams: 1.5 })), 'bad-message'],
     ['an abort of the control stream', frame(JSON.stringify({ type: 'abort', stream: 0 })), 'bad-message'],
+    ['a resume that is not a session id', frame(JSON.stringify({ ...hello, version: 2, resume: '../../etc' })), 'bad-message'],
+    ['a session id of 200 characters', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, session: 'a'.repeat(200) })), 'bad-message'],
+    ['a ping without a number', frame(JSON.stringify({ type: 'ping', seq: 'one' })), 'bad-message'],
+    ['a negative pong', frame(JSON.stringify({ type: 'pong', seq: -1 })), 'bad-message'],
     ['a hello in version 3', frame(JSON.stringify({ ...hello, version: 3 })), 'unsupported-version'],
     ['a hello without a version', frame(JSON.stringify({ type: 'hello', token: hello.token })), 'unsupported-version'],
   ])('rejects %s', (_name, bytes, reason) => {
