@@ -92,4 +92,38 @@ describe('pipe with a ready gate (real quinn, real sockets)', () => {
     expect(await piped).toMatchObject({ sent: 0, outcome: 'reset' })
     await expect(readAll(remote)).rejects.toMatchObject({ code: 'STREAM_RESET' })
   })
+
+  it('lets go of the socket when the stream never reached the other side, and a second pipe carries on from there', async () => {
+    pair = await quicPair()
+    const { client, accepted } = await socketPair()
+    const first = await pair.client.openStream()
+    await first.write(Buffer.from('H'))
+    let lose!: (err: Error) => void
+    const lost = new Error('the link went')
+    const ready = new Promise<void>((_resolve, reject) => (lose = reject))
+    const piped = pipe(accepted, first, { ready, unsentOn: (err) => err === lost })
+    const reply = readToEnd(client)
+    client.end('read before the link went, ')
+    await until(() => accepted.bytesRead === 27, 'the pipe to read the client')
+    lose(lost)
+    const result = await piped
+    expect(result).toMatchObject({ sent: 0, received: 0, outcome: 'unsent' })
+    // The client's bytes and its FIN are held, not lost, and the client was neither reset nor ended.
+    expect(Buffer.concat(result.carry!.chunks).toString()).toBe('read before the link went, ')
+    expect(result.carry!.ended).toBe(true)
+    expect(accepted.destroyed).toBe(false)
+
+    // The abandoned stream is reset (a hub that half-saw it drops it), and carried no client byte.
+    const firstRemote = await pair.server.acceptStream()
+    await expect(readAll(firstRemote)).rejects.toMatchObject({ code: 'STREAM_RESET' })
+
+    const second = await pair.client.openStream()
+    const again = pipe(accepted, second, { carry: result.carry })
+    const secondRemote = await pair.server.acceptStream()
+    expect((await readAll(secondRemote)).toString()).toBe('read before the link went, ')
+    await secondRemote.write(Buffer.from('ok'))
+    await secondRemote.finish()
+    expect((await reply).toString()).toBe('ok')
+    expect(await again).toMatchObject({ sent: 27, received: 2, outcome: 'clean' })
+  })
 })
