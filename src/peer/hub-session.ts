@@ -16,8 +16,8 @@ import { StreamSlots } from './stream-slots.js'
 /** How a session with the hub ended: the hub said goodbye (with a code, from version 2 hubs), or it vanished. */
 export type SessionEnd = { code: 'HUB_STOPPED'; reason: string; byeCode?: string } | { code: 'HUB_LOST'; reason: string }
 
-/** The hub answers within its own 5 s dial deadline; this allows for the round trip. */
-const ANSWER_TIMEOUT_MS = 15_000
+/** The hub answers within its own 5 s dial deadline; this allows for the round trip, and is longer than QUIC's idle timeout, so that a link that died first sends the connection to the next link instead of resetting it. */
+const ANSWER_TIMEOUT_MS = 20_000
 /** How often the peer pings a hub that answers pings: the hub's silence is noticed within a few of these. */
 export const PING_INTERVAL_MS = 1_000
 

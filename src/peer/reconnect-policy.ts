@@ -1,7 +1,10 @@
 import type { RetryPolicy } from '../retry.js'
 
-/** How a peer that lost its hub tries again: 0.5 s, doubling to 30 s, each wait jittered. */
-export const RECONNECT: RetryPolicy = { initialMs: 500, maxMs: 30_000, factor: 2 }
+/**
+ * How a peer that lost its hub tries again: 0.5 s, doubling to 15 s, each wait jittered. The
+ * cap is what a peer may take to notice that a long outage is over, beyond the attempt itself.
+ */
+export const RECONNECT: RetryPolicy = { initialMs: 500, maxMs: 15_000, factor: 2 }
 
 /** A hub that answers pings and says nothing for this long is suspected lost. */
 export const SILENT_MS = 3_000

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Hub, type HubOptions } from '../../src/hub/hub.js'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import type { Link, LinkListener } from '../../src/link/types.js'
-import { encodeDataHeader } from '../../src/protocol/header.js'
+import { encodeControlHeader, encodeDataHeader } from '../../src/protocol/header.js'
 import { QuicDialer, QuicListener } from '../../src/transport/index.js'
 import { dialQuic } from '../../src/peer/connect.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
@@ -62,7 +62,7 @@ describe('protocol versions', () => {
     const h = await hub()
     const p = await peer(h)
     await p.send(rawFrame(helloFor(h.ticket, 'new-peer', 2)))
-    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub', version: 2, streams: 1024 })
+    expect(await readFrame(p.control)).toEqual({ type: 'welcome', hub: 'adm-hub', version: 2, streams: 1024, session: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/) })
   })
 
   it('answers a hello in a version it does not speak with refused{code: "version"}, as PROTOCOL.md promises', async () => {
@@ -107,6 +107,58 @@ describe('admission', () => {
     await second.send(rawFrame(helloFor(h.ticket, 'laptop')))
     expect(await readFrame(second.control)).toMatchObject({ type: 'welcome' })
     expect(await readFrame(first.control)).toMatchObject({ type: 'bye', code: 'replaced' })
+  })
+
+  it('answers each ping with a pong of the same number', async () => {
+    const h = await hub()
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket, 'laptop', 2)))
+    expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
+    await p.send(Buffer.concat([rawFrame({ type: 'ping', seq: 7 }), rawFrame({ type: 'ping', seq: 8 })]))
+    expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: 7 })
+    expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: 8 })
+  })
+
+  it('a hello resuming an open session from the same address is refused (in_session), and that session lives on', async () => {
+    const h = await hub()
+    const joins: boolean[] = []
+    h.on('peer_connected', (p) => joins.push(p.rejoin))
+    // One endpoint, two connections: the second comes from the same address, as a redial after a stall does.
+    const dialer = await QuicDialer.create(await ephemeralIdentity())
+    const open = async (): Promise<RawPeer> => {
+      const link = await dialQuic(dialer, decodeTicket(h.ticket), 5000, pino({ level: 'silent' }))
+      const control = await link.openStream()
+      await control.write(encodeControlHeader())
+      const p = { link, control, send: (b: Buffer) => control.write(b), close: () => link.close() }
+      peers.push(p)
+      return p
+    }
+    peers.push({ link: null as never, control: null as never, send: () => Promise.resolve(), close: () => dialer.close() })
+    const first = await open()
+    await first.send(rawFrame(helloFor(h.ticket, 'laptop', 2)))
+    const welcome = await readFrame(first.control)
+    const probe = await open()
+    await probe.send(rawFrame({ ...helloFor(h.ticket, 'laptop', 2), resume: welcome!.session }))
+    expect(await readFrame(probe.control)).toMatchObject({ type: 'refused', code: 'in_session' })
+    await first.send(rawFrame({ type: 'ping', seq: 1 }))
+    expect(await readFrame(first.control)).toEqual({ type: 'pong', seq: 1 })
+    expect(joins).toEqual([false])
+  })
+
+  it('a hello resuming a session from another address (a NAT rebinding) replaces it, and the hub sees a rejoin', async () => {
+    const h = await hub()
+    const joins: boolean[] = []
+    h.on('peer_connected', (p) => joins.push(p.rejoin))
+    const identity = await ephemeralIdentity()
+    const first = await rawPeer(h.ticket, identity)
+    const second = await rawPeer(h.ticket, identity)
+    peers.push(first, second)
+    await first.send(rawFrame(helloFor(h.ticket, 'laptop', 2)))
+    const welcome = await readFrame(first.control)
+    await second.send(rawFrame({ ...helloFor(h.ticket, 'laptop', 2), resume: welcome!.session }))
+    expect(await readFrame(second.control)).toMatchObject({ type: 'welcome', session: expect.not.stringMatching(String(welcome!.session)) })
+    expect(await readFrame(first.control)).toMatchObject({ type: 'bye', code: 'replaced' })
+    expect(joins).toEqual([false, true])
   })
 
   it('a data stream before the welcome ends the link: an unwelcomed link cannot make the hub hold data', async () => {
