@@ -30,14 +30,15 @@ export class PendingSockets {
     return this.waiting.length
   }
 
-  hold(service: ServiceName, socket: Socket, carry?: Carry): void {
+  /** Holds a connection; one that already waited (since `since`, on a link that went) has only the rest of its time. */
+  hold(service: ServiceName, socket: Socket, carry?: Carry, since = Date.now()): void {
     if (!socket.listeners('error').includes(ignoreError)) socket.on('error', ignoreError)
     if (this.waiting.length >= this.maxCount) return void socket.resetAndDestroy()
     const entry: Waiting = {
       service,
       socket,
       carry,
-      timer: setTimeout(() => this.drop(entry), this.maxWaitMs),
+      timer: setTimeout(() => this.drop(entry), Math.max(0, since + this.maxWaitMs - Date.now())),
       onClose: () => this.drop(entry),
     }
     // A client that gives up while waiting leaves the queue at once.

@@ -1,4 +1,3 @@
-import { createSocket } from 'node:dgram'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -8,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import { httpGet } from '../helpers/clients.js'
 import { HIVE_BIN, killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
+import { freeUdpPort } from '../helpers/mailbox.js'
 import { startPageServer } from '../helpers/services.js'
 import { resign } from '../helpers/tickets.js'
 
@@ -30,16 +30,6 @@ async function failingJoin(ticket: string, extra: string[] = [], env: NodeJS.Pro
   const lines = peer.stderr.trim().split('\n')
   expect(peer.stderr).not.toMatch(/\n\s+at /)
   return { status, stderr: lines[lines.length - 1]!, peer }
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4')
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address()
-      socket.close(() => resolve(port))
-    })
-  })
 }
 
 describe('bad tickets', () => {
@@ -236,16 +226,6 @@ describe('shutdown and loss', () => {
     await peer.waitEvent('reconnecting', 15_000)
     expect(peer.child.exitCode).toBeNull()
     expect(peer.stderr).toMatch(/hub lost: .*; new connections wait for it/)
-  }, 30_000)
-
-  it('with --no-reconnect, a hub killed with -9 ends the peer with exit 10 (HUB_LOST), as before', async () => {
-    const { hub, ticket } = await startHub([page.address, '-', '-'])
-    const { peer } = await startPeer(ticket, 'scripted', ['--no-reconnect'])
-    const started = Date.now()
-    hub.signal('SIGKILL')
-    expect(await peer.exited).toBe(10)
-    expect(Date.now() - started).toBeLessThan(13_000)
-    expect(peer.stderr).toMatch(/hub lost/)
   }, 30_000)
 })
 

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { connect, createServer, type AddressInfo } from 'node:net'
@@ -18,6 +19,17 @@ export function freeTcpPort(): Promise<number> {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo
       server.close(() => resolve(port))
+    })
+  })
+}
+
+/** A UDP port free on loopback right now, for a hub that must come back on the same port. */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4')
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
     })
   })
 }
