@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { sleep } from '../deadline.js'
 import { Hub } from '../hub/hub.js'
+import { HubMemory } from '../hub/memory.js'
 import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
@@ -82,8 +83,8 @@ export async function runShare(
 
   const identity = await identityFor(opts, reporter)
   const { dht, relays } = dhtOptions(opts)
-  const recentPeers = new Set<string>()
-  const start = (at: HostPort[], key: HubIdentity): Promise<Hub> => Hub.start({ name: hubName, services, identity: key, alpn, binds: at, announce, limits, logger, dht, relays, recentPeers })
+  const memory = new HubMemory()
+  const start = (at: HostPort[], key: HubIdentity): Promise<Hub> => Hub.start({ name: hubName, services, identity: key, alpn, binds: at, announce, limits, logger, dht, relays, memory })
   let hub = await start(binds, identity)
   let sharer: JoinCodeSharer | null = null
   let restarting: Promise<void> | null = null

@@ -16,6 +16,7 @@ import { QuicListener, type TransportOptions } from '../transport/index.js'
 import type { HubIdentity } from '../identity/identity.js'
 import { runAcceptors } from './acceptors.js'
 import { PeerSession, type SessionContext, type SessionPeer } from './peer-session.js'
+import { HubMemory } from './memory.js'
 import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } from './refusal-digest.js'
 import { quicStreamLimit } from '../protocol/stream-limit.js'
 
@@ -46,8 +47,6 @@ export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = {
   acceptConcurrency: 32,
 }
 
-/** How many departed peers the hub remembers, to tell a rejoin from a stranger. */
-const RECENT_PEERS = 1024
 
 const ACCEPT_RETRY: RetryPolicy = { initialMs: 10, maxMs: 1_000, factor: 2 }
 const REFUSAL_WINDOW_MS = 10_000
@@ -62,8 +61,8 @@ export interface HubOptions {
   binds?: HostPort[]
   /** Extra HOST:PORT entries for the ticket, such as a public address behind a port forward. */
   announce?: string[]
-  /** Keys of peers that left: pass the same set to a restarted hub, so returning peers read as rejoins. */
-  recentPeers?: Set<string>
+  /** What an earlier run of this hub remembered: pass it to a restarted hub, so returning peers read as rejoins. */
+  memory?: HubMemory
   logger?: Logger
   limits?: Partial<HubLimits>
   transport?: Partial<TransportOptions>
@@ -109,8 +108,7 @@ export class Hub extends SafeEmitter<HubEvents> {
   private readonly digest: RefusalDigest
   private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
-  /** Keys of peers that left lately, oldest first; shared with the hub a restart starts. */
-  private readonly recentPeers: Set<string>
+  private readonly memory: HubMemory
 
   private constructor(
     readonly name: string,
@@ -121,7 +119,7 @@ export class Hub extends SafeEmitter<HubEvents> {
   ) {
     super(log)
     this.ticket = ticket.text
-    this.recentPeers = options.recentPeers ?? new Set()
+    this.memory = options.memory ?? new HubMemory()
     // Taken before the DHT listener joins the list: only the QUIC sockets are bound again.
     this.boundAddresses = linkListeners.map((l) => ({ host: l.host, port: l.port, family: l.host.includes(':') ? 6 : 4 }))
     this.addresses = ticket.addresses
@@ -247,27 +245,25 @@ export class Hub extends SafeEmitter<HubEvents> {
       if (earlier && !earlier.link.isClosed && earlier.link.remoteAddress === session.link.remoteAddress) {
         return { code: 'in_session', message: 'your earlier session is still open: keep using it' }
       }
+      // A session this hub never gave out was a hub before a restart: nothing sent on it reached a service.
+      peer.previous = this.memory.knowsSession(resume) ? 'ended' : 'unknown'
     }
     if (this.stopping) return { code: 'full', message: 'the hub is stopping' }
-    peer.rejoin = resume !== undefined || this.recentPeers.has(peer.peerId)
+    peer.rejoin = resume !== undefined || this.memory.knowsPeer(peer.peerId)
     for (const other of this.peers) {
       // Only the holder of that key can present it: a new session of the same peer replaces the old one.
       if (other.peer?.peerId === peer.peerId) {
         peer.rejoin = true
+        const last = other.replace()
+        if (resume === other.sessionId) peer.seen = last
         this.peers.delete(other)
         detach(other.close('replaced by a newer session of the same peer', 300, 'replaced'), this.log, 'closing a replaced session')
       }
     }
     if (this.peers.size >= this.limits.maxPeers) return { code: 'full', message: `the hub already has ${this.limits.maxPeers} peers, as many as it takes` }
     this.peers.add(session)
+    this.memory.sessionGiven(session.sessionId)
     return null
-  }
-
-  /** Remembers a peer that left, so that its return reads as a rejoin; the memory is bounded. */
-  private remember(peerId: string): void {
-    this.recentPeers.delete(peerId)
-    this.recentPeers.add(peerId)
-    if (this.recentPeers.size > RECENT_PEERS) this.recentPeers.delete(this.recentPeers.values().next().value!)
   }
 
   private async runSession(session: PeerSession): Promise<void> {
@@ -285,7 +281,7 @@ export class Hub extends SafeEmitter<HubEvents> {
       this.log.info(peer, peer.rejoin ? 'peer rejoined' : 'peer connected')
       this.notify('peer_connected', peer)
       const ended = await session.serve()
-      this.remember(peer.peerId)
+      this.memory.peerLeft(peer.peerId)
       if (this.stopping) return
       this.log.info({ ...peer, ...ended }, 'peer left')
       this.notify('peer_left', { peer: peer.peer, peerId: peer.peerId, ...ended })

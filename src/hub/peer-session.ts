@@ -31,6 +31,10 @@ export interface SessionPeer {
   address: string
   /** The same peer coming back (it asked to resume, or its key left recently), not a stranger. */
   rejoin: boolean
+  /** For a hello that resumed a session this hub does not hold: whether it ever had it (see PROTOCOL.md). */
+  previous?: 'unknown' | 'ended'
+  /** With `previous: ended`, when known: the last data stream the hub took on that session. */
+  seen?: number
 }
 
 /**
@@ -61,6 +65,10 @@ export class PeerSession {
   private lastHeard = Date.now()
   private pinging = false
   private welcomed = false
+  /** Replaced: streams that arrive from now on are refused unread, so `lastStream` is final. */
+  private replaced = false
+  /** The highest data stream number taken so far (0: none). */
+  private lastStream = 0
   private byeReason: string | null = null
   private readonly streams = new Map<number, AbortController>()
 
@@ -75,7 +83,7 @@ export class PeerSession {
     const hello = await withDeadline(this.readHello(), this.ctx.helloTimeoutMs, 'the hello')
     const control = this.control!
     control.version = Math.min(hello.version, CURRENT_VERSION) as ProtocolVersion
-    const peer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress, rejoin: false }
+    const peer: SessionPeer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress, rejoin: false }
     const refusal = this.check(hello) ?? (await this.ctx.admit(this, peer, control.version >= 2 ? hello.resume : undefined))
     if (refusal) {
       await this.refuse(refusal.code, refusal.message)
@@ -87,7 +95,15 @@ export class PeerSession {
     this.peer = peer
     await control.send(
       control.version >= 2
-        ? { type: 'welcome', hub: this.ctx.hubName, version: control.version, streams: this.ctx.maxStreams, session: this.sessionId }
+        ? {
+            type: 'welcome',
+            hub: this.ctx.hubName,
+            version: control.version,
+            streams: this.ctx.maxStreams,
+            session: this.sessionId,
+            ...(peer.previous ? { previous: peer.previous } : {}),
+            ...(peer.seen !== undefined ? { seen: peer.seen } : {}),
+          }
         : { type: 'welcome', hub: this.ctx.hubName },
     )
     return peer
@@ -160,6 +176,11 @@ export class PeerSession {
         this.link.close()
         return
       }
+      if (this.replaced) {
+        stream.reset()
+        continue
+      }
+      this.lastStream = Math.max(this.lastStream, stream.id)
       forwardStream(stream, this.ctx, registry).then(
         (outcome) => {
           if (outcome.kind === 'refused') this.log.debug({ peer: this.peer?.peer, reason: outcome.reason }, 'stream refused')
@@ -210,6 +231,15 @@ export class PeerSession {
     await this.link.closed
     clearInterval(watchdog)
     return this.byeReason !== null ? { reason: this.byeReason, lost: false } : { reason: lostReason, lost: true }
+  }
+
+  /**
+   * A newer session of the same peer takes over: from now on this one takes no stream, and
+   * the number returned is the last it took. A stream above it never reached a service.
+   */
+  replace(): number {
+    this.replaced = true
+    return this.lastStream
   }
 
   /** Tells the peer why we are closing, then gives the bye a moment to arrive. */

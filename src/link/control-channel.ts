@@ -15,6 +15,10 @@ export class ControlChannel {
   streamLimit: number | undefined
   /** The hub's name for this session (version 2 hubs that answer pings and take `resume`). */
   sessionId: string | undefined
+  /** For a hello that resumed a session the hub no longer holds: whether it ever had it. */
+  previous: string | undefined
+  /** With `previous: ended`: the last data stream the hub took on that session. */
+  seen: number | undefined
 
   constructor(readonly stream: ByteStream) {}
 

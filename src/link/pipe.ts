@@ -26,6 +26,12 @@ export interface Carry {
   chunks: Buffer[]
   /** The socket had already ended (its client half-closed): the next pipe must not wait for that. */
   ended: boolean
+  /**
+   * Some of `chunks` went out on the stream before the other side answered (`sendEarly`): if
+   * the other side lived on, they may have reached its service, and sending them again could
+   * repeat a request. Only the caller knows whether it did.
+   */
+  sentEarly: boolean
 }
 
 export interface PipeOptions {
@@ -44,6 +50,12 @@ export interface PipeOptions {
   unsentOn?: (err: unknown) => boolean
   /** Bytes an earlier pipe read from this socket: they go first. */
   carry?: Carry
+  /**
+   * Up to this many bytes go out to the stream before `ready` resolves (the first bytes of a
+   * request ride right behind the header), but nothing is read from the stream until then.
+   * A copy is kept until `ready`, for the carry should the stream turn out never answered.
+   */
+  sendEarly?: number
 }
 
 export interface PipeResult {
@@ -84,6 +96,9 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
     let writing = false
     let writePending = false
     let socketEnded = options.carry?.ended ?? false
+    const earlyLimit = options.sendEarly ?? 0
+    /** What went out before `ready`, kept until then. */
+    let early: Buffer[] = []
     let toStreamDone = false
     let toSocketDone = false
     let finished = false
@@ -112,18 +127,23 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
     }
 
     const abandon = (): void => {
+      // A pipe that is done, or has let go of its socket, has nothing left to abandon.
+      if (finished) return
       toStreamDone = toSocketDone = true
       stream.reset()
       if (!socket.destroyed) socket.resetAndDestroy()
       finishIfDone('reset')
     }
 
+    /** Whether bytes may go to the stream now: once ready, or early within the limit. */
+    const maySend = (): boolean => open || sent < earlyLimit
     const pump = async (): Promise<void> => {
       writing = true
-      while (queue.length > 0 && !finished) {
+      while (queue.length > 0 && !finished && maySend()) {
         const batch = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queued)
         queue = []
         queued = 0
+        if (!open) early.push(batch)
         if (socket.isPaused() && !socketEnded) resumeSocket()
         writePending = true
         try {
@@ -131,12 +151,14 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
           sent += batch.length
         } catch {
           writePending = false
+          writing = false
           return abandon()
         }
         writePending = false
       }
       writing = false
-      if (socketEnded && !toStreamDone) {
+      // The FIN waits for `ready`: early bytes are a head start, not the whole exchange.
+      if (open && socketEnded && !toStreamDone) {
         toStreamDone = true
         void stream.finish().then(() => finishIfDone('clean'))
       }
@@ -146,7 +168,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
       queue.push(chunk)
       queued += chunk.length
       if (queued >= SOCKET_READ_AHEAD) pauseSocket()
-      if (!writing && open) void pump()
+      if (!writing && maySend()) void pump()
     }
     const onEnd = (): void => {
       if (endWasReset(socket)) return abandon()
@@ -179,7 +201,8 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
       socket.off('error', onError)
       socket.off('close', onClose)
       stream.reset()
-      resolve({ sent: 0, received: 0, outcome: 'unsent', stuck: false, carry: { chunks: queue, ended: socketEnded } })
+      const carried = options.carry?.sentEarly ?? false
+      resolve({ sent: 0, received: 0, outcome: 'unsent', stuck: false, carry: { chunks: [...early, ...queue], ended: socketEnded, sentEarly: carried || early.length > 0 } })
     }
 
     const drain = (): Promise<void> =>
@@ -202,7 +225,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
 
     // Local sockets arrive paused, so that no byte is read before a handler is attached.
     socket.resume()
-    if (open && (queue.length > 0 || socketEnded)) void pump()
+    if (maySend() && (queue.length > 0 || socketEnded)) void pump()
 
     void (async () => {
       try {
@@ -215,7 +238,8 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
           }
           if (finished) return
           open = true
-          if (queue.length > 0 || socketEnded) void pump()
+          early = []
+          if (!writing && (queue.length > 0 || socketEnded)) void pump()
         }
         for (;;) {
           const chunk = await stream.read()

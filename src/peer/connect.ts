@@ -162,6 +162,8 @@ export async function sayHello(
     control.version = Math.min(version, answer.version ?? 1) as ProtocolVersion
     control.streamLimit = answer.streams
     control.sessionId = answer.session
+    control.previous = answer.previous
+    control.seen = answer.seen
     return control
   }
   if (answer?.type === 'refused') {

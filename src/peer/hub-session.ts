@@ -21,7 +21,18 @@ const ANSWER_TIMEOUT_MS = 20_000
 /** How often the peer pings a hub that answers pings: the hub's silence is noticed within a few of these. */
 export const PING_INTERVAL_MS = 1_000
 
+/**
+ * How much of a new connection's first bytes go out right behind the header, before the hub
+ * has answered: enough for a request, so that it costs one round trip instead of two. The
+ * hub holds them until its service is connected (QUIC's stream window bounds that).
+ */
+const SEND_EARLY_BYTES = 64 * 1024
+/** Early bytes go out only on a link heard from this recently (the hub answers a ping every second). */
+const SEND_EARLY_HEARD_MS = 1_500
+
 const ignoreError = (): void => undefined
+/** Nothing was read from the client yet: the connection can start over anywhere. */
+const untouched = (): Carry => ({ chunks: [], ended: false, sentEarly: false })
 
 /**
  * One link to the hub and what rides on it: the control stream, the spare stream, and a
@@ -60,6 +71,13 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       }, PING_INTERVAL_MS)
     }
   }
+
+  /**
+   * The last stream whose early bytes may have reached the hub's services. Unknown, so all of
+   * them, unless the hub says which it took (it replaced this session) or that it never had
+   * this session (it restarted): only streams above it may send early bytes again elsewhere.
+   */
+  servedUpTo = Infinity
 
   /** The hub answers pings (it named the session in its welcome), so its silence means something. */
   get pings(): boolean {
@@ -104,7 +122,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } catch {
       // The link went while this connection waited for one of the hub's streams: it goes
       // through again on the next link. A client that left is simply gone.
-      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? { chunks: [], ended: false }
+      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
       socket.resetAndDestroy()
       return null
     } finally {
@@ -120,7 +138,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   private async forwardInSlot(service: ServiceName, socket: Socket, carry: Carry | undefined): Promise<Carry | null> {
     if (socket.destroyed) return null
     // A stream that never got the hub's answer before the link went never reached the service.
-    if (this.gone.signal.aborted) return carry ?? { chunks: [], ended: false }
+    if (this.gone.signal.aborted) return carry ?? untouched()
     let stream: ByteStream | undefined
     let answer: Promise<Buffer>
     try {
@@ -132,7 +150,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } catch (err) {
       stream?.reset()
       this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
-      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? { chunks: [], ended: false }
+      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
       socket.resetAndDestroy()
       return null
     }
@@ -166,9 +184,18 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     })
     lost.catch(() => undefined)
     const ready = Promise.race([accepted, lost])
-    const result = await pipe(socket, stream, { ready, signal: aborted.signal, carry, unsentOn: () => this.gone.signal.aborted })
+    // The first bytes go out behind the header (one round trip, not two) on a link that is
+    // known to work; on a silent one they wait for the answer, so that a retry stays safe.
+    const sendEarly = this.pings && this.silentMs < SEND_EARLY_HEARD_MS ? SEND_EARLY_BYTES : 0
+    const result = await pipe(socket, stream, { ready, signal: aborted.signal, carry, sendEarly, unsentOn: () => this.gone.signal.aborted })
     this.streams.delete(id)
     if (result.outcome === 'unsent') {
+      if (result.carry!.sentEarly && id <= this.servedUpTo) {
+        // The hub may have passed those bytes on: sending them again could repeat a request.
+        this.log.debug({ service, stream: id }, 'the link went before the hub answered, after early bytes: resetting')
+        socket.resetAndDestroy()
+        return null
+      }
       this.log.debug({ service, stream: id }, 'the link went before the hub answered: trying again on the next link')
       return result.carry!
     }

@@ -69,6 +69,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
   readonly ended: Promise<PeerEnd>
   private resolveEnded!: (end: PeerEnd) => void
   private readonly sockets = new Set<Socket>()
+  /** When each local connection arrived: its wait for a link is bounded from then, across links. */
+  private readonly arrived = new WeakMap<Socket, number>()
   private readonly pending = new PendingSockets(MAX_PENDING, MAX_PENDING_WAIT_MS)
   private readonly localListeners: LocalListener[] = []
   private session: HubSession | null = null
@@ -223,7 +225,13 @@ export class Peer extends SafeEmitter<PeerEvents> {
           return false
         }
         if (!lostSaid) this.notify('hub_lost', { reason: `no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it no longer has our session` })
-        if (stalled) this.retire(stalled)
+        if (stalled) {
+          // A hub that restarted never had the old session: nothing sent on it reached a service.
+          // One that replaced it says which streams it had taken; none above that reached one.
+          if (control.previous === 'unknown') stalled.servedUpTo = 0
+          else if (control.previous === 'ended' && control.seen !== undefined) stalled.servedUpTo = control.seen
+          this.retire(stalled)
+        }
         if (this.options.reconnect === false) {
           // A script asked for today's behaviour: a hub that lost our session ends the peer.
           await fresh.leave('peer left')
@@ -279,8 +287,9 @@ export class Peer extends SafeEmitter<PeerEvents> {
   /** A local connection: forwarded now if a session is up, held until one is otherwise. */
   private accept(service: ServiceName, socket: Socket, carry?: Carry): void {
     if (this.leaving || this.finished) return void socket.resetAndDestroy()
+    if (!this.arrived.has(socket)) this.arrived.set(socket, Date.now())
     const session = this.session
-    if (!session || session.retired) return this.pending.hold(service, socket, carry)
+    if (!session || session.retired) return this.pending.hold(service, socket, carry, this.arrived.get(socket))
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
     detach(

@@ -38,6 +38,13 @@ export const WelcomeSchema = z.looseObject({
   streams: z.number().int().min(1).max(1_000_000).optional(),
   /** Version 2: this session's id; a hub that sends it answers pings and takes `resume` in a hello. */
   session: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
+  /**
+   * Version 2, for a hello with `resume` the hub does not hold: `unknown` if it never gave out
+   * that session (it restarted since), `ended` if it had it. Other values may follow.
+   */
+  previous: z.string().regex(/^[a-z_]{1,32}$/).optional(),
+  /** Version 2, with `previous: ended`: the last data stream number the hub took on that session (0: none). */
+  seen: z.number().int().min(0).max(2 ** 32).optional(),
 })
 /** Codes a version 1 peer understands; later ones go only to version 2 peers. */
 export const V1_REFUSAL_CODES = ['token', 'alpn', 'version'] as const

@@ -126,4 +126,24 @@ describe('pipe with a ready gate (real quinn, real sockets)', () => {
     expect((await reply).toString()).toBe('ok')
     expect(await again).toMatchObject({ sent: 27, received: 2, outcome: 'clean' })
   })
+
+  it('sends the first bytes before ready when asked (one round trip), but reads nothing before it, and says so if the link goes', async () => {
+    pair = await quicPair()
+    const { client, accepted } = await socketPair()
+    const stream = await pair.client.openStream()
+    await stream.write(Buffer.from('H'))
+    let lose!: (err: Error) => void
+    const lost = new Error('the link went')
+    const ready = new Promise<void>((_resolve, reject) => (lose = reject))
+    const piped = pipe(accepted, stream, { ready, sendEarly: 1024, unsentOn: (err) => err === lost })
+    client.write('GET / HTTP/1.1\r\n\r\n')
+    const remote = await pair.server.acceptStream()
+    // The request arrives behind the header while the answer is still pending.
+    expect((await remote.readExactly(1 + 18)).toString()).toBe('HGET / HTTP/1.1\r\n\r\n')
+    lose(lost)
+    const result = await piped
+    expect(result).toMatchObject({ outcome: 'unsent', carry: { sentEarly: true, ended: false } })
+    expect(Buffer.concat(result.carry!.chunks).toString()).toBe('GET / HTTP/1.1\r\n\r\n')
+    client.destroy()
+  })
 })

@@ -25,6 +25,7 @@ describe('control frames', () => {
     { type: 'abort', stream: 7 },
     { ...hello, version: 2, resume: 'Qm9ndXMtc2Vzc2lvbg' },
     { type: 'welcome', hub: 'my-hub', version: 2, streams: 64, session: 'Qm9ndXMtc2Vzc2lvbg' },
+    { type: 'welcome', hub: 'my-hub', version: 2, session: 'Qm9ndXMtc2Vzc2lvbg', previous: 'ended', seen: 12 },
     { type: 'refused', code: 'in_session', message: 'your earlier session is still open' },
     { type: 'bye', reason: 'hub restarting', code: 'restarting' },
     { type: 'ping', seq: 0 },
