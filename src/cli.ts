@@ -2,14 +2,14 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HiveError, errorMessage, isHiveError } from './errors.js'
 import { exitFor } from './cli/exit-codes.js'
-import { runJoin, type JoinOptions } from './cli/join.js'
+import type { JoinOptions } from './cli/join.js'
 import { createLogger } from './cli/logger.js'
 import { Reporter } from './cli/reporter.js'
-import { runShare, type ShareOptions } from './cli/share.js'
-import { runRelay, type RelayOptions } from './cli/relay.js'
-import { DEFAULT_HUB_LIMITS } from './hub/hub.js'
+import type { ShareOptions } from './cli/share.js'
+import type { RelayOptions } from './cli/relay.js'
+import { DEFAULT_HUB_LIMITS } from './hub/limits.js'
 import { ShutdownSignals } from './cli/shutdown.js'
-import { PUBLIC_MAILBOX } from './wormhole/wormhole.js'
+import { PUBLIC_MAILBOX } from './wormhole/public-mailbox.js'
 import { useDefaultQuicThreads } from './transport/index.js'
 
 useDefaultQuicThreads()
@@ -121,7 +121,8 @@ function main(argv: string[]): void {
     .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
-      await guard(reporter, exit, () => runShare([frontend, backend, websocket], name, opts, reporter, logger, shutdown))
+      // Each command loads only its own code: start-up time is part of what a user waits for.
+      await guard(reporter, exit, async () => (await import('./cli/share.js')).runShare([frontend, backend, websocket], name, opts, reporter, logger, shutdown))
     })
 
   program
@@ -142,6 +143,7 @@ function main(argv: string[]): void {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
         const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
+        const { runJoin } = await import('./cli/join.js')
         const end = await runJoin(name, opts, reporter, logger, shutdown)
         if (end.code === 'LEFT') return exit(0)
         const code = end.code
@@ -160,7 +162,7 @@ function main(argv: string[]): void {
     .addHelpText('after', RELAY_EXAMPLES)
     .action(async (_opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
-      await guard(reporter, exit, () => runRelay({ ...cmd.opts<RelayOptions>(), dhtBootstrap: globals.dhtBootstrap }, reporter, logger, shutdown))
+      await guard(reporter, exit, async () => (await import('./cli/relay.js')).runRelay({ ...cmd.opts<RelayOptions>(), dhtBootstrap: globals.dhtBootstrap }, reporter, logger, shutdown))
     })
 
   program.parseAsync(argv).catch((err: unknown) => {

@@ -5,7 +5,6 @@ import { Peer, type PeerEnd } from '../peer/peer.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, alpnNameOf, SERVICES, type ServiceName } from '../protocol/services.js'
 import { decodeTicket, type Ticket } from '../protocol/ticket.js'
-import { fetchTicketByCode } from '../peer/ticket-by-code.js'
 import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
@@ -42,6 +41,7 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
   const relayUrl = parseRelayUrl(opts.wormholeRelay)
   const timeoutMs = Math.round(parseSeconds(opts.joinTimeout, '--join-timeout') * 1000)
   reporter.status(`fetching the ticket for code ${code} from ${relayUrl} ...`)
+  const { fetchTicketByCode } = await import('../peer/ticket-by-code.js')
   const text = await fetchTicketByCode({ code, relayUrl, timeoutMs, signal, onMotd: (motd) => reporter.status(`mailbox server says: ${motd}`) })
   try {
     return decodeTicket(text)

@@ -8,8 +8,8 @@ import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, SERVICES, type ServiceName } from '../protocol/services.js'
-import { PUBLIC_MAILBOX } from '../wormhole/wormhole.js'
-import { JoinCodeSharer } from '../hub/join-codes.js'
+import { PUBLIC_MAILBOX } from '../wormhole/public-mailbox.js'
+import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
 import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
@@ -146,7 +146,7 @@ export async function runShare(
   reporter.data(ticket)
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
 
-  if (opts.wormhole) sharer = shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+  if (opts.wormhole) sharer = await shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
 }
 
 /** What a running hub reports; wired again to the new hub after a restart. */
@@ -192,7 +192,9 @@ async function startAgain(start: () => Promise<Hub>): Promise<Hub> {
 }
 
 /** Shows a join code, and a fresh one after every exchange, expiry or mailbox outage. */
-function shareByCode(ticket: string, relayUrl: string, codeLength: number, ttlMs: number, reporter: Reporter, logger: Logger): JoinCodeSharer {
+async function shareByCode(ticket: string, relayUrl: string, codeLength: number, ttlMs: number, reporter: Reporter, logger: Logger): Promise<JoinCodeSharer> {
+  // Loaded only with --wormhole: a plain share starts sooner without it.
+  const { JoinCodeSharer } = await import('../hub/join-codes.js')
   const sharer = new JoinCodeSharer({ ticket, relayUrl, codeLength, ttlMs, logger })
   const relayFlag = relayUrl === PUBLIC_MAILBOX ? '' : ` --wormhole-relay ${relayUrl}`
   sharer.on('code', ({ code }) => {

@@ -8,8 +8,7 @@ import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.j
 import { MAX_RELAYS, TICKET_VERSION, TICKET_VERSION_DHT, chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
-import { DhtListener } from '../dht/listener.js'
-import { dhtKeyPair, joinDht } from '../dht/node.js'
+import type { DhtListener } from '../dht/listener.js'
 import type { RetryPolicy } from '../retry.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicListener, type TransportOptions } from '../transport/index.js'
@@ -19,33 +18,10 @@ import { PeerSession, type SessionContext, type SessionPeer } from './peer-sessi
 import { HubMemory } from './memory.js'
 import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } from './refusal-digest.js'
 import { quicStreamLimit } from '../protocol/stream-limit.js'
+import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.js'
 
-/** What one hub lets the network make it hold: plain data, documented in README.md. */
-export interface HubLimits {
-  /** Peers in session at once (`--max-peers`). */
-  maxPeers: number
-  /** Streams, so TCP connections, one peer may have open at once (`--max-streams`). QUIC enforces it: more wait at the peer. */
-  maxStreamsPerPeer: number
-  /** Links that have not been welcomed yet, at once, like OpenSSH's MaxStartups. */
-  maxUnwelcomed: number
-  /** An unwelcomed link older than this gives its place to a new one when the cap is reached. */
-  unwelcomedGraceMs: number
-  /**
-   * Accepts kept pending on each listener, so a handshake that never finishes blocks only its
-   * own. Such a handshake holds its accept for QUIC's 15 s idle timeout: 32 of them let one
-   * junk handshake per second through with room to spare. Each pending accept costs memory
-   * when a burst comes (64 took a 2000-connection burst past 64 MiB).
-   */
-  acceptConcurrency: number
-}
+export { DEFAULT_HUB_LIMITS, type HubLimits }
 
-export const DEFAULT_HUB_LIMITS: Readonly<HubLimits> = {
-  maxPeers: 16,
-  maxStreamsPerPeer: 1024,
-  maxUnwelcomed: 64,
-  unwelcomedGraceMs: 1_000,
-  acceptConcurrency: 32,
-}
 
 
 const ACCEPT_RETRY: RetryPolicy = { initialMs: 10, maxMs: 1_000, factor: 2 }
@@ -334,6 +310,8 @@ export class Hub extends SafeEmitter<HubEvents> {
 }
 
 async function listenOnDht(options: HubOptions, limits: HubLimits, log: Logger): Promise<DhtListener> {
+  // Loaded only by a hub on the DHT, after it is already serving: it is the largest import.
+  const [{ DhtListener }, { dhtKeyPair, joinDht }] = await Promise.all([import('../dht/listener.js'), import('../dht/node.js')])
   const { raw } = privateKeyFromProtobuf(options.identity.privateKeyProto)
   const keyPair = dhtKeyPair(options.identity.publicKey, raw)
   const dht = await joinDht(options.dht!)

@@ -14,7 +14,7 @@ import { nextDelay } from '../retry.js'
 import type { Carry } from '../link/pipe.js'
 import { ATTEMPT_TIMEOUT_MS, FATAL_ON_RECONNECT, RECONNECT, SILENT_MS, jittered } from './reconnect-policy.js'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
-import { DhtDialer } from '../dht/dialer.js'
+import type { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
 import { listenLocal, type LocalListener } from './listeners.js'
 import { PendingSockets } from './pending-sockets.js'
@@ -121,7 +121,9 @@ export class Peer extends SafeEmitter<PeerEvents> {
       // One key for the whole process: the hub knows a reconnecting peer by it.
       peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
       if (options.ticket.dht && options.dht && options.dht.kind !== 'none') {
-        peer.dhtDialer = DhtDialer.create(options.dht, options.relays ?? [], options.signal)
+        // Loaded only for a ticket that names the DHT: it is the largest import.
+        const dht = options.dht
+        peer.dhtDialer = import('../dht/dialer.js').then(({ DhtDialer }) => DhtDialer.create(dht, options.relays ?? [], options.signal))
         peer.dhtDialer.catch(() => undefined)
       }
       peer.paths = { quic: peer.dialer, dht: peer.dhtDialer }

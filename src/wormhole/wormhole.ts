@@ -13,7 +13,7 @@ export const TEXT_APPID = 'lothar.com/wormhole/text-or-file-xfer'
 /** `details.reason` of the TIMEOUT raised when the other side's PAKE is there but it never confirms the key. */
 export const STALE_PEER = 'stale-peer'
 /** The public mailbox server that the stock clients use by default. */
-export const PUBLIC_MAILBOX = 'ws://relay.magic-wormhole.io:4000/v1'
+export { PUBLIC_MAILBOX } from './public-mailbox.js'
 export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
 
 const STEP_MS = 30_000
