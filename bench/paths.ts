@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, processTree, run, sleep, start, waitForPort, type Managed } from './procs.js'
@@ -27,6 +28,11 @@ export interface Path {
   iperfPort: number | null
   /** Forwarding processes by role, for CPU and memory; looked up live (sshd forks). */
   groups: Record<string, () => number[]>
+  /**
+   * Start-up, in ms: the serving side ready (hive: `hub_ready`), and from starting the client
+   * side to its first good request through the tunnel (a request made the moment its port opens).
+   */
+  startup?: { readyMs?: number; firstRequestMs: number }
   stop(): Promise<void>
 }
 
@@ -34,27 +40,50 @@ export function directPath(t: Targets): Path {
   return { name: 'direct', httpPort: t.httpPort, iperfPort: t.iperfPort, groups: {}, stop: async () => undefined }
 }
 
-/** The first JSON event of this type a hive process printed, polling its stdout. */
-export async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+/** The first JSON event of this type a hive process printed, polling its stdout every `everyMs`. */
+export async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000, everyMs = 25): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const line = proc.stdout().split('\n').find((l) => l.includes(`"event":"${event}"`))
     if (line) return JSON.parse(line)
     if (Date.now() > deadline) throw new Error(`no ${event}: ${proc.stderr().slice(-500)}`)
-    await sleep(25)
+    await sleep(everyMs)
+  }
+}
+
+/** Polls until one GET through `port` answers 200; resolves with the ms since `since`. */
+async function firstGoodRequest(port: number, since: number, timeoutMs = 15_000): Promise<number> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = httpGet({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode === 200))
+      })
+      req.on('error', () => resolve(false))
+    })
+    if (ok) return performance.now() - since
+    if (performance.now() - since > timeoutMs) throw new Error(`no good request through port ${port} within ${timeoutMs} ms`)
+    await sleep(2)
   }
 }
 
 export async function hivePath(t: Targets, hiveBin: string): Promise<Path> {
   const config = mkdtempSync(join(tmpdir(), 'hive-bench-'))
   const env = { XDG_CONFIG_HOME: config }
+  const started = performance.now()
   const hub = start(process.execPath, [hiveBin, 'share', `127.0.0.1:${t.httpPort}`, `127.0.0.1:${t.iperfPort}`, '-', 'bench-hub', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json', '-q'], { env })
-  const ticket = (await jsonEvent(hub, 'hub_ready')).ticket as string
-  const peer = start(process.execPath, [hiveBin, 'join', 'bench-peer', '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '127.0.0.1:0', '--ws-addr', '-', '--json', '-q'], { env })
+  const ticket = (await jsonEvent(hub, 'hub_ready', 15_000, 2)).ticket as string
+  const readyMs = performance.now() - started
+  // A fixed port, so that the request can go out the moment the peer listens (it holds it until joined).
+  const frontend = await freePort()
+  const joining = performance.now()
+  const peer = start(process.execPath, [hiveBin, 'join', 'bench-peer', '--ticket', ticket, '--frontend-addr', `127.0.0.1:${frontend}`, '--backend-addr', '127.0.0.1:0', '--ws-addr', '-', '--json', '-q'], { env })
+  const firstRequestMs = await firstGoodRequest(frontend, joining)
   const services = (await jsonEvent(peer, 'join_ready')).services as Record<string, string>
   const port = (a: string): number => Number(a.split(':').pop())
   return {
     name: 'hive',
+    startup: { readyMs, firstRequestMs },
     httpPort: port(services.frontend!),
     iperfPort: port(services.backend!),
     groups: { hub: () => [hub.child.pid!], peer: () => [peer.child.pid!] },
@@ -109,6 +138,7 @@ export async function sshPath(t: Targets): Promise<Path> {
   await waitForPort(sshdPort)
   const [httpPort, iperfPort] = [await freePort(), await freePort()]
   const user = process.env.USER ?? 'root'
+  const connecting = performance.now()
   const ssh = start('ssh', [
     '-N', '-i', join(dir, 'user_key'), '-p', String(sshdPort),
     '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'ExitOnForwardFailure=yes',
@@ -118,9 +148,11 @@ export async function sshPath(t: Targets): Promise<Path> {
   await waitForPort(httpPort, 15_000).catch((err: Error) => {
     throw new Error(`${err.message}; ssh said: ${ssh.stderr().slice(-400)} sshd said: ${sshd.stderr().slice(-400)}`)
   })
+  const firstRequestMs = await firstGoodRequest(httpPort, connecting)
   await waitForPort(iperfPort)
   return {
     name: 'ssh',
+    startup: { firstRequestMs },
     httpPort,
     iperfPort,
     // sshd forks a process per session: count the listener's whole tree.

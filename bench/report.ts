@@ -27,6 +27,8 @@ export const METRICS: Metric[] = [
   { key: 'freshMs', label: 'request on a fresh connection (median)', unit: 'ms', better: 'lower' },
   { key: 'burstMs', label: 'burst of new connections, total', unit: 'ms', better: 'lower' },
   { key: 'burstFailures', label: '  burst failures', unit: '', better: 'lower' },
+  { key: 'readyMs', label: 'start-up: hub ready (ticket printed)', unit: 'ms', better: 'lower' },
+  { key: 'firstRequestMs', label: 'start-up: client side started to first good request', unit: 'ms', better: 'lower' },
   { key: 'idleKiB_hub', label: 'memory per idle connection, hub', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_peer', label: 'memory per idle connection, peer', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_sshd', label: 'memory per idle connection, sshd', unit: 'KiB', better: 'lower' },

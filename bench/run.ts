@@ -65,6 +65,10 @@ const perGiB = (cpuSeconds: number | null, bytes: number): number | null => (cpu
 async function measurePath(path: Path & { port?: number }, quick: boolean, endpointScript: string): Promise<RunFigures> {
   const s = scale(quick)
   const f: RunFigures = {}
+  if (path.startup) {
+    f.readyMs = path.startup.readyMs ?? null
+    f.firstRequestMs = path.startup.firstRequestMs
+  }
   const log = (what: string): void => void process.stderr.write(`  ${path.name}: ${what}\n`)
   if (path.name === 'quinn') {
     const client = (task: string, a: number, b = 0): Record<string, number> => {
