@@ -106,9 +106,19 @@ export async function runShare(
       const key = opts.ephemeral ? identity : await identityFor({ ...opts, rotateToken: false }, reporter)
       hub = await startAgain(() => start(ports, key))
       wireHubEvents(hub, reporter)
-      reporter.status(hub.ticket === ticket ? 'restarted: the same ticket works' : 'restarted with a new ticket (the token file changed):')
-      if (hub.ticket !== ticket) reporter.status(`  ${hub.ticket}`)
+      const changed = hub.ticket !== ticket
+      ticket = hub.ticket
+      reporter.status(changed ? 'restarted with a new ticket (the token file changed):' : 'restarted: the same ticket works')
+      if (changed) {
+        reporter.status(`  ${hub.ticket}`)
+        reporter.data(hub.ticket)
+      }
       reporter.event('hub_restarted', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses })
+      if (changed && sharer) {
+        // Codes must hand out the ticket that works now.
+        await sharer.stop()
+        sharer = await shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+      }
     })()
       .catch((err: unknown) => {
         reporter.status(`restart failed: ${errorMessage(err)}; stopping`)
@@ -142,7 +152,7 @@ export async function runShare(
   reporter.status('  HIVE_TICKET=<ticket> hive join <peer-name>')
   reporter.status('')
   reporter.status('waiting for peers; press Ctrl+C to stop')
-  const ticket = hub.ticket
+  let ticket = hub.ticket
   reporter.data(ticket)
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
 

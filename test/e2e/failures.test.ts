@@ -277,4 +277,20 @@ describe('identity across restarts', () => {
     expect(status).toBe(6)
     expect(stderr).toMatch(/refused the access token/)
   })
+  it('SIGHUP after the token file changed: the hub comes back with the new ticket, prints it, and a peer on the old one stops with exit 6', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hive-id-'))
+    const identity = join(dir, 'hub.key')
+    const hub = runHive(['share', page.address, '-', '-', 'rotating-hub', '--ipv4-addr', '127.0.0.1:0', '--identity', identity, '--json'])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const { peer } = await startPeer(ticket)
+    // The operator rotates the token file by hand, then asks the hub to restart.
+    writeFileSync(`${identity}.token`, Buffer.alloc(32, 7).toString('base64url') + '\n', { mode: 0o600 })
+    hub.signal('SIGHUP')
+    const restarted = await hub.waitEvent('hub_restarted')
+    expect(restarted.ticket).not.toBe(ticket)
+    expect(hub.stderr).toMatch(/restarted with a new ticket/)
+    // The peer comes back, is refused the old token, and says so with its exit code.
+    expect(await peer.exited).toBe(6)
+    expect(peer.stderr).toMatch(/refused the access token/)
+  })
 })
