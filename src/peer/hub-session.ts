@@ -113,12 +113,16 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
    */
   async forward(service: ServiceName, socket: Socket, carry?: Carry): Promise<Carry | null> {
     if (!socket.listeners('error').includes(ignoreError)) socket.on('error', ignoreError)
-    const clientGone = new AbortController()
-    const onClose = (): void => clientGone.abort()
-    socket.once('close', onClose)
+    // Given up when the client leaves or the link goes; both listeners go once a slot is had
+    // (AbortSignal.any would leave one per connection on the session's signal until it ends).
+    const giveUp = new AbortController()
+    const onGone = (): void => giveUp.abort()
+    socket.once('close', onGone)
+    this.gone.signal.addEventListener('abort', onGone, { once: true })
+    if (this.gone.signal.aborted) giveUp.abort()
     let release: () => void
     try {
-      release = await this.slots.acquire(AbortSignal.any([clientGone.signal, this.gone.signal]))
+      release = await this.slots.acquire(giveUp.signal)
     } catch {
       // The link went while this connection waited for one of the hub's streams: it goes
       // through again on the next link. A client that left is simply gone.
@@ -126,7 +130,8 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       socket.resetAndDestroy()
       return null
     } finally {
-      socket.off('close', onClose)
+      socket.off('close', onGone)
+      this.gone.signal.removeEventListener('abort', onGone)
     }
     try {
       return await this.forwardInSlot(service, socket, carry)
@@ -177,13 +182,16 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     this.streams.set(id, aborted)
     // A refusal or a failed answer resets both the stream and the client connection, unless
     // the link went first: then the connection goes through again, with what was read so far.
+    let fail = (): void => undefined
     const lost = new Promise<never>((_, reject) => {
-      const fail = (): void => reject(new HiveError('CONNECTION_LOST', 'the link to the hub was lost before its answer'))
+      fail = (): void => reject(new HiveError('CONNECTION_LOST', 'the link to the hub was lost before its answer'))
       if (this.gone.signal.aborted) fail()
       else this.gone.signal.addEventListener('abort', fail, { once: true })
     })
     lost.catch(() => undefined)
-    const ready = Promise.race([accepted, lost])
+    // Once answered, the stream no longer cares whether the link goes: the listener must not outlive it.
+    const ready = Promise.race([accepted, lost]).finally(() => this.gone.signal.removeEventListener('abort', fail))
+    ready.catch(() => undefined)
     // The first bytes go out behind the header (one round trip, not two) on a link that is
     // known to work; on a silent one they wait for the answer, so that a retry stays safe.
     const sendEarly = this.pings && this.silentMs < SEND_EARLY_HEARD_MS ? SEND_EARLY_BYTES : 0
