@@ -210,7 +210,7 @@ export class Hub extends SafeEmitter<HubEvents> {
     detach(this.runSession(session), this.log, 'a peer session')
   }
 
-  private async admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): Promise<{ code: string; message: string } | null> {
+  private admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): { code: string; message: string } | null {
     if (resume !== undefined) {
       // Only the holder of the session's key can name it: a peer that lost touch asks whether
       // its session is still alive. An open link from the same address may only be stalled

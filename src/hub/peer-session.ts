@@ -22,7 +22,7 @@ export interface SessionContext extends ForwardContext {
    * (the hub is full, or the session the hello would resume is still alive). The hub may end
    * an older session of the same peer here.
    */
-  admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): Promise<{ code: string; message: string } | null>
+  admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): { code: string; message: string } | null
 }
 
 export interface SessionPeer {
@@ -84,7 +84,7 @@ export class PeerSession {
     const control = this.control!
     control.version = Math.min(hello.version, CURRENT_VERSION) as ProtocolVersion
     const peer: SessionPeer = { peer: hello.peer, peerId: this.link.remotePeerId, address: this.link.remoteAddress, rejoin: false }
-    const refusal = this.check(hello) ?? (await this.ctx.admit(this, peer, control.version >= 2 ? hello.resume : undefined))
+    const refusal = this.check(hello) ?? this.ctx.admit(this, peer, control.version >= 2 ? hello.resume : undefined)
     if (refusal) {
       await this.refuse(refusal.code, refusal.message)
       const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : refusal.code === 'in_session' ? 'SESSION_ALIVE' : 'HUB_FULL'
@@ -190,10 +190,6 @@ export class PeerSession {
     }
   }
 
-  private heard(): void {
-    this.lastHeard = Date.now()
-  }
-
   /** Follows the control stream until the link ends; resolves with why it ended. */
   async serve(): Promise<{ reason: string; lost: boolean }> {
     let lostReason = 'connection lost'
@@ -207,7 +203,7 @@ export class PeerSession {
       for (;;) {
         const message = await this.control!.next()
         if (message === null) break
-        this.heard()
+        this.lastHeard = Date.now()
         if (message.type === 'ping') {
           this.pinging = true
           detach(this.control!.send({ type: 'pong', seq: message.seq }), this.log, 'answering a ping')
