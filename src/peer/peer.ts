@@ -168,8 +168,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       if (end.code === 'HUB_STOPPED' && (!restarting || this.options.reconnect === false)) return this.finish(end)
       this.retire(session)
       const reason = restarting ? `the hub is restarting (${end.reason})` : end.reason
-      this.log.info({ reason }, 'hub lost')
-      this.notify('hub_lost', { reason })
+      this.lost(reason)
       if (this.options.reconnect === false) return this.finish({ code: 'HUB_LOST', reason })
       if (!(await this.reconnect(null))) return
     }
@@ -226,7 +225,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
           await fresh.leave('peer left')
           return false
         }
-        if (!lostSaid) this.notify('hub_lost', { reason: `no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it no longer has our session` })
+        if (!lostSaid) this.lost(`no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it no longer has our session`)
         if (stalled) {
           // A hub that restarted never had the old session: nothing sent on it reached a service.
           // One that replaced it says which streams it had taken; none above that reached one.
@@ -255,8 +254,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       if (!alive && !lostSaid) {
         lostSaid = true
         const reason = `no word from the hub for ${Math.round((Date.now() - since) / 1000)} s, and it does not answer`
-        this.log.info({ reason }, 'hub lost')
-        this.notify('hub_lost', { reason })
+        this.lost(reason)
         if (this.options.reconnect === false) {
           this.finish({ code: 'HUB_LOST', reason })
           return false
@@ -268,6 +266,12 @@ export class Peer extends SafeEmitter<PeerEvents> {
       this.log.debug({ attempts, wait, err: errorMessage(error) }, alive ? 'the hub still hears the stalled link' : 'reconnect failed')
       await this.pause(wait, stalled)
     }
+  }
+
+  /** Says, once per outage, that the link to the hub is gone. */
+  private lost(reason: string): void {
+    this.log.info({ reason }, 'hub lost')
+    this.notify('hub_lost', { reason })
   }
 
   /** Waits `ms`, or less if a stalled link speaks again or the peer leaves. */
@@ -289,17 +293,17 @@ export class Peer extends SafeEmitter<PeerEvents> {
   /** A local connection: forwarded now if a session is up, held until one is otherwise. */
   private accept(service: ServiceName, socket: Socket, carry?: Carry): void {
     if (this.leaving || this.finished) return void socket.resetAndDestroy()
-    if (!this.arrived.has(socket)) this.arrived.set(socket, Date.now())
+    if (!this.arrived.has(socket)) {
+      this.arrived.set(socket, Date.now())
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    }
     const session = this.session
     if (!session || session.retired) return this.pending.hold(service, socket, carry, this.arrived.get(socket))
-    this.sockets.add(socket)
-    socket.once('close', () => this.sockets.delete(socket))
     detach(
       session.forward(service, socket, carry).then((unsent) => {
         // The link went before the hub answered: the connection never reached the service.
-        if (!unsent) return
-        this.sockets.delete(socket)
-        this.accept(service, socket, unsent)
+        if (unsent) this.accept(service, socket, unsent)
       }),
       this.log,
       'forwarding a connection',
