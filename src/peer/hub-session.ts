@@ -52,6 +52,12 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   private readonly pinger: NodeJS.Timeout | null = null
   private pingSeq = 0
   private pongSeq = 0
+  /**
+   * The last stream whose early bytes may have reached the hub's services. Unknown, so all of
+   * them, unless the hub says which it took (it replaced this session) or that it never had
+   * this session (it restarted): only streams above it may send early bytes again elsewhere.
+   */
+  servedUpTo = Infinity
 
   constructor(
     readonly link: Link,
@@ -71,13 +77,6 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       }, PING_INTERVAL_MS)
     }
   }
-
-  /**
-   * The last stream whose early bytes may have reached the hub's services. Unknown, so all of
-   * them, unless the hub says which it took (it replaced this session) or that it never had
-   * this session (it restarted): only streams above it may send early bytes again elsewhere.
-   */
-  servedUpTo = Infinity
 
   /** The hub answers pings (it named the session in its welcome), so its silence means something. */
   get pings(): boolean {
@@ -126,9 +125,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } catch {
       // The link went while this connection waited for one of the hub's streams: it goes
       // through again on the next link. A client that left is simply gone.
-      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
-      socket.resetAndDestroy()
-      return null
+      return this.againOrReset(socket, carry)
     } finally {
       socket.off('close', onGone)
       this.gone.signal.removeEventListener('abort', onGone)
@@ -138,6 +135,13 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } finally {
       release()
     }
+  }
+
+  /** A connection that failed before reaching the hub goes through again if the link went; otherwise it is reset. */
+  private againOrReset(socket: Socket, carry: Carry | undefined): Carry | null {
+    if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
+    socket.resetAndDestroy()
+    return null
   }
 
   private async forwardInSlot(service: ServiceName, socket: Socket, carry: Carry | undefined): Promise<Carry | null> {
@@ -155,9 +159,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } catch (err) {
       stream?.reset()
       this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
-      if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
-      socket.resetAndDestroy()
-      return null
+      return this.againOrReset(socket, carry)
     }
     if (socket.destroyed) {
       stream.reset()
