@@ -136,7 +136,7 @@ function main(argv: string[]): void {
     .option('--backend-addr <HOST:PORT>', 'local address for the backend, or - to skip', '127.0.0.1:8000')
     .option('--ws-addr <HOST:PORT>', 'local address for the websocket service, or - to skip', '127.0.0.1:4000')
     .option('--connect-timeout <SECONDS>', 'give up reaching the hub after this long', '10')
-    .option('--no-reconnect', 'exit (10) when the hub is lost or restarts, instead of reconnecting by itself')
+    .option('--no-reconnect', 'exit when the hub is lost (10) or restarts (9), instead of reconnecting by itself')
     .option('--reconnect-timeout <DURATION>', 'give up (exit 10) when the hub has been gone this long (default: never)')
     .addHelpText('after', JOIN_EXAMPLES)
     .action(async (name: string, _opts: unknown, cmd: Command) => {
