@@ -104,7 +104,8 @@ describe('pipe with a ready gate (real quinn, real sockets)', () => {
     const piped = pipe(accepted, first, { ready, unsentOn: (err) => err === lost })
     const reply = readToEnd(client)
     client.end('read before the link went, ')
-    await until(() => accepted.bytesRead === 27, 'the pipe to read the client')
+    // The bytes and the FIN both, so that the carry has both to show.
+    await until(() => accepted.bytesRead === 27 && accepted.readableEnded, 'the pipe to read the client to its end')
     lose(lost)
     const result = await piped
     expect(result).toMatchObject({ sent: 0, received: 0, outcome: 'unsent' })
