@@ -72,9 +72,13 @@ export class QuicStream implements ByteStream {
     return readExactly(this, length)
   }
 
-  /** Resolves once quinn has taken the whole buffer, which is what gives backpressure. */
+  /**
+   * Resolves once quinn has taken the whole buffer, which is what gives backpressure. Each
+   * write waits for the one before: the native calls run on a thread pool, and two in flight
+   * at once (a pong racing a pong on the control stream) can reach quinn in either order.
+   */
   write(data: Buffer): Promise<void> {
-    const done = this.native.write(data).catch((err: unknown) => {
+    const done = this.pendingWrite.then(() => this.native.write(data)).catch((err: unknown) => {
       throw classifyStreamError(err)
     })
     this.pendingWrite = done.catch(() => undefined)

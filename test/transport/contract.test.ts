@@ -48,6 +48,16 @@ describe('QUIC adapter contract (real quinn)', () => {
     expect(await readAll(stream)).toEqual(payload)
   })
 
+  it('keeps the order of writes made without waiting for each other (a pong racing a pong)', async () => {
+    pair = await quicPair()
+    serveEcho(pair)
+    const stream = await pair.client.openStream()
+    const parts = Array.from({ length: 500 }, (_, i) => Buffer.from(`${String(i).padStart(4, '0')},`))
+    await Promise.all(parts.map((p) => stream.write(p)))
+    await stream.finish()
+    expect((await readAll(stream)).toString()).toBe(Buffer.concat(parts).toString())
+  })
+
   it('carries a half-close: the reader still gets data after its own FIN', async () => {
     pair = await quicPair()
     const client = await pair.client.openStream()
