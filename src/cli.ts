@@ -138,6 +138,11 @@ function main(argv: string[]): void {
     .option('--connect-timeout <SECONDS>', 'give up reaching the hub after this long', '10')
     .option('--no-reconnect', 'exit when the hub is lost (10) or restarts (9), instead of reconnecting by itself')
     .option('--reconnect-timeout <DURATION>', 'give up (exit 10) when the hub has been gone this long (default: never)')
+    .addOption(
+      new Option('--transport <KIND>', 'what carries the link: quic; udx (the DHT path, BBR: faster on lossy links, needs a hub on a DHT); auto: QUIC, or the DHT path if QUIC does not answer within 1 s')
+        .choices(['auto', 'quic', 'udx'])
+        .default('auto'),
+    )
     .addHelpText('after', JOIN_EXAMPLES)
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)

@@ -2,6 +2,7 @@ import { dhtOptions } from './paths.js'
 import type { Logger } from 'pino'
 import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
+import type { TransportChoice } from '../peer/connect.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS, alpnNameOf, SERVICES, type ServiceName } from '../protocol/services.js'
 import { decodeTicket, type Ticket } from '../protocol/ticket.js'
@@ -19,6 +20,7 @@ export interface JoinOptions {
   /** commander's --no-reconnect: false when given. */
   reconnect: boolean
   reconnectTimeout?: string
+  transport: TransportChoice
   alpn?: string
   joinCode?: string
   joinTimeout: string
@@ -70,9 +72,13 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     throw new HiveError('PROTOCOL_MISMATCH', `--alpn ${alpn} contradicts the ticket, which says ${alpnNameOf(ticket.alpn) ?? ticket.alpn}`)
   }
 
-  reporter.status(`joining hub \`${ticket.name}\` at ${ticket.addresses.join(', ')} ...`)
   const { dht, relays } = dhtOptions(opts)
-  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays })
+  if (opts.transport === 'udx' && (!ticket.dht || dht.kind === 'none')) {
+    const why = ticket.dht ? '--dht-bootstrap is none' : 'the ticket is from a hub that is not on a DHT (started with --dht-bootstrap none)'
+    throw new HiveError('USAGE', `--transport udx needs the DHT path, but ${why}; use --transport quic`)
+  }
+  reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} ...`)
+  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport })
   shutdown.onStop(async () => {
     reporter.status('leaving the hub')
     await peer.leave('peer left')

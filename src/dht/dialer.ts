@@ -1,12 +1,14 @@
-import DHT from 'hyperdht'
-import type { NoiseSocket } from 'hyperdht'
+import type DHT from 'hyperdht'
+import type { KeyPair, NoiseSocket } from 'hyperdht'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import type { HubIdentity } from '../identity/identity.js'
 import { withDeadline } from '../deadline.js'
 import { HiveError } from '../errors.js'
 import type { Ticket } from '../protocol/ticket.js'
 import type { DhtBootstrap } from './bootstrap.js'
 import { classifyDhtError } from './errors.js'
 import { DhtLink } from './link.js'
-import { joinDht } from './node.js'
+import { dhtKeyPair, joinDht } from './node.js'
 import { RelayWatch } from './relay-watch.js'
 
 /** The peer's side of the DHT path: finds the hub by its key, punches, or goes through a relay. */
@@ -15,17 +17,20 @@ export class DhtDialer {
     readonly dht: DHT,
     private readonly watch: RelayWatch,
     private readonly relays: Buffer[],
+    private readonly keyPair: KeyPair,
   ) {}
 
-  static async create(bootstrap: DhtBootstrap, relays: Buffer[], signal?: AbortSignal): Promise<DhtDialer> {
+  /** `identity` is the peer's key for the process, the one its QUIC dials show too. */
+  static async create(bootstrap: DhtBootstrap, identity: HubIdentity, relays: Buffer[], signal?: AbortSignal): Promise<DhtDialer> {
+    const keyPair = dhtKeyPair(identity.publicKey, privateKeyFromProtobuf(identity.privateKeyProto).raw)
     const dht = await joinDht(bootstrap, { signal })
-    return new DhtDialer(dht, new RelayWatch(dht), relays)
+    return new DhtDialer(dht, new RelayWatch(dht), relays, keyPair)
   }
 
   async dial(ticket: Ticket, timeoutMs: number, signal?: AbortSignal): Promise<DhtLink> {
     const relays = [...this.relays, ...(ticket.relays ?? []).map((r) => Buffer.from(r))]
     const socket = this.watch.connect(Buffer.from(ticket.publicKey), {
-      keyPair: DHT.keyPair(),
+      keyPair: this.keyPair,
       relayThrough: relays.length > 0 ? relays : null,
     })
     socket.on('error', () => undefined)

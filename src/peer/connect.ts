@@ -72,11 +72,23 @@ function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`
 }
 
+/**
+ * Which path carries the link (`--transport`). `quic`: QUIC to the ticket's addresses only.
+ * `udx`: the DHT path only, whose UDX streams run BBR and keep their speed on lossy links
+ * where quinn's Cubic collapses (bench/RESULTS.md, WAN); it connects directly when the hub's
+ * address is reachable, and needs a hub on a DHT. `auto`: QUIC first, the DHT path if QUIC
+ * does not answer within DHT_HEADSTART_MS.
+ */
+export type TransportChoice = 'quic' | 'udx' | 'auto'
+export const TRANSPORT_CHOICES: readonly TransportChoice[] = ['auto', 'quic', 'udx']
+
 /** The ways a peer can reach a hub: QUIC always, the DHT when the ticket and options allow. */
 export interface HubPaths {
   quic: QuicDialer
   /** Starts joining the DHT at once; awaited only if the direct path is slow to answer. */
   dht?: Promise<DhtDialer> | null
+  /** Default `auto`. */
+  choice?: TransportChoice
 }
 
 /** How long the direct path has on its own before the DHT path starts too. */
@@ -91,7 +103,11 @@ const TELLING_DHT_ERRORS = new Set(['HUB_NOT_FOUND', 'HOLEPUNCH_FAILED', 'RELAY_
  * link wins; the other attempt is abandoned, and closed should it still succeed.
  */
 export async function dialHub(paths: HubPaths, ticket: Ticket, timeoutMs: number, log: Logger, signal?: AbortSignal): Promise<Link> {
-  if (!paths.dht || !ticket.dht) return dialQuic(paths.quic, ticket, timeoutMs, log, signal)
+  if (paths.choice === 'udx') {
+    if (!paths.dht || !ticket.dht) throw new HiveError('USAGE', '--transport udx needs the DHT path: a ticket from a hub on a DHT, and --dht-bootstrap other than none')
+    return (await paths.dht).dial(ticket, timeoutMs, signal)
+  }
+  if (!paths.dht || !ticket.dht || paths.choice === 'quic') return dialQuic(paths.quic, ticket, timeoutMs, log, signal)
   const deadline = Date.now() + timeoutMs
   const race = new AbortController()
   const inner = signal ? AbortSignal.any([signal, race.signal]) : race.signal

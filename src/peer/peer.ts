@@ -8,7 +8,7 @@ import { SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { QuicDialer, type TransportOptions } from '../transport/index.js'
-import { connectHub, type HubPaths } from './connect.js'
+import { connectHub, type HubPaths, type TransportChoice } from './connect.js'
 import { sleep } from '../deadline.js'
 import { nextDelay } from '../retry.js'
 import type { Carry } from '../link/pipe.js'
@@ -35,6 +35,8 @@ export interface PeerOptions {
   transport?: Partial<TransportOptions>
   /** The DHT to look for the hub on when the ticket allows it; `none` for direct QUIC only. */
   dht?: DhtBootstrap
+  /** Which path carries the link (`--transport`); default `auto`. */
+  transportChoice?: TransportChoice
   /** Blind relays (public keys) to try when hole punching fails, beside the ticket's. */
   relays?: Buffer[]
   signal?: AbortSignal
@@ -119,14 +121,16 @@ export class Peer extends SafeEmitter<PeerEvents> {
         )
       }
       // One key for the whole process: the hub knows a reconnecting peer by it.
-      peer.dialer = await QuicDialer.create(await ephemeralIdentity(), options.transport)
-      if (options.ticket.dht && options.dht && options.dht.kind !== 'none') {
-        // Loaded only for a ticket that names the DHT: it is the largest import.
+      const identity = await ephemeralIdentity()
+      peer.dialer = await QuicDialer.create(identity, options.transport)
+      if (options.ticket.dht && options.dht && options.dht.kind !== 'none' && options.transportChoice !== 'quic') {
+        // Loaded only for a ticket that names the DHT: it is the largest import. The same key
+        // on both paths lets a session resume on either.
         const dht = options.dht
-        peer.dhtDialer = import('../dht/dialer.js').then(({ DhtDialer }) => DhtDialer.create(dht, options.relays ?? [], options.signal))
+        peer.dhtDialer = import('../dht/dialer.js').then(({ DhtDialer }) => DhtDialer.create(dht, identity, options.relays ?? [], options.signal))
         peer.dhtDialer.catch(() => undefined)
       }
-      peer.paths = { quic: peer.dialer, dht: peer.dhtDialer }
+      peer.paths = { quic: peer.dialer, dht: peer.dhtDialer, choice: options.transportChoice ?? 'auto' }
       const { link, control } = await connectHub(peer.paths, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
       peer.begin(new HubSession(link, control, log))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')

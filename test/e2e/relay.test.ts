@@ -96,3 +96,36 @@ describe('hive relay', () => {
     expect(peer.stderr.trim().split('\n').pop()).toMatch(/^hive: hub `off-hub` is not on the DHT/)
   }, 60_000)
 })
+
+describe('--transport', () => {
+  it('udx: the peer takes the DHT path even when the direct address answers, and the services work', async () => {
+    const { bootstrap, hub, ticket } = await relayAndHub('udx-hub')
+    await hub.waitEvent('dht_ready')
+    const peer = runHive(['join', 'udx-peer', '--ticket', '-', '--json', '--transport', 'udx', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: ticket })
+    const ready = await peer.waitEvent('join_ready', 30_000)
+    expect(ready.path).not.toBe('direct')
+    expect(peer.stderr).toMatch(/joining hub `udx-hub` over the DHT path/)
+    const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
+    for (let i = 0; i < 10; i++) expect((await httpGet(frontend, `/n/${i}`)).body.toString()).toBe(JSON.stringify({ n: i }))
+  }, 60_000)
+
+  it('quic: the peer does not fall back to the DHT path; a dead direct address is exit 4', async () => {
+    const { bootstrap, hub, ticket } = await relayAndHub('quic-hub')
+    await hub.waitEvent('dht_ready')
+    const peer = runHive(['join', 'quic-peer', '--ticket', '-', '--transport', 'quic', '--connect-timeout', '3', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, '127.0.0.1:9') })
+    expect(await peer.exited).toBe(4)
+    expect(peer.stderr).toMatch(/could not reach hub `quic-hub` at `127\.0\.0\.1:9`/)
+  }, 30_000)
+
+  it('udx without a DHT is a usage error, in one line, before anything is dialled', async () => {
+    const hub = runHive(['share', page.address, '-', '-', 'plain-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none'])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const peer = runHive(['join', 'udx-peer', '--ticket', '-', '--transport', 'udx', '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: ticket })
+    expect(await peer.exited).toBe(2)
+    expect(peer.stderr.trim().split('\n')).toHaveLength(1)
+    expect(peer.stderr).toMatch(/--transport udx needs the DHT path, but the ticket is from a hub that is not on a DHT/)
+    const bad = runHive(['join', 'udx-peer', '--ticket', '-', '--transport', 'tcp'], { stdin: ticket })
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr).toMatch(/--transport/)
+  })
+})
