@@ -1,4 +1,4 @@
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { rawPrivateKey } from '../identity/ed25519.js'
 import { dirname, join } from 'node:path'
 import type { Logger } from 'pino'
 import { dhtKeyPair } from '../dht/node.js'
@@ -29,7 +29,7 @@ export async function runRelay(opts: RelayOptions, reporter: Reporter, logger: L
   if (bind.value.port === 0) throw new HiveError('USAGE', '--bind: the DHT node needs a fixed port, not 0')
   if (opts.ephemeral && opts.identity) throw new HiveError('USAGE', '--ephemeral and --identity cannot be used together: pick one')
   const identity = opts.ephemeral ? await ephemeralIdentity() : await loadIdentity(opts.identity ?? defaultRelayKeyFile())
-  const keyPair = dhtKeyPair(identity.publicKey, privateKeyFromProtobuf(identity.privateKeyProto).raw)
+  const keyPair = dhtKeyPair(identity.publicKey, rawPrivateKey(identity.privateKeyProto))
   const upstream = opts.dhtBootstrap && opts.dhtBootstrap !== 'none' ? opts.dhtBootstrap.split(',') : []
   const node = await startRelayNode(bind.value.host, bind.value.port, keyPair, logger.child({ component: 'relay' }), upstream)
   shutdown.onStop(async () => {

@@ -6,7 +6,6 @@ import type { Link, LinkListener } from '../link/types.js'
 import { formatHostPort, reachableAddresses, type HostPort } from '../protocol/address.js'
 import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.js'
 import { MAX_RELAYS, TICKET_VERSION, TICKET_VERSION_DHT, chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
 import type { DhtListener } from '../dht/listener.js'
 import type { RetryPolicy } from '../retry.js'
@@ -19,6 +18,7 @@ import { HubMemory } from './memory.js'
 import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } from './refusal-digest.js'
 import { quicStreamLimit } from '../protocol/stream-limit.js'
 import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.js'
+import { rawPrivateKey } from '../identity/ed25519.js'
 
 export { DEFAULT_HUB_LIMITS, type HubLimits }
 
@@ -312,8 +312,7 @@ export class Hub extends SafeEmitter<HubEvents> {
 async function listenOnDht(options: HubOptions, limits: HubLimits, log: Logger): Promise<DhtListener> {
   // Loaded only by a hub on the DHT, after it is already serving: it is the largest import.
   const [{ DhtListener }, { dhtKeyPair, joinDht }] = await Promise.all([import('../dht/listener.js'), import('../dht/node.js')])
-  const { raw } = privateKeyFromProtobuf(options.identity.privateKeyProto)
-  const keyPair = dhtKeyPair(options.identity.publicKey, raw)
+  const keyPair = dhtKeyPair(options.identity.publicKey, rawPrivateKey(options.identity.privateKeyProto))
   const dht = await joinDht(options.dht!)
   try {
     const listener = await DhtListener.listen(dht, keyPair, { relays: options.relays ?? [], maxRemoteStreams: limits.maxStreamsPerPeer + 2 })

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateEd25519, privateKeyFromProto, privateKeyToProto } from './ed25519.js'
 import { z } from 'zod'
 import { HiveError, errorMessage } from '../errors.js'
 import { MAX_TOKEN_BYTES, MIN_TOKEN_BYTES, peerIdOfPublicKey } from '../protocol/ticket.js'
@@ -110,9 +110,8 @@ async function writePrivate(file: string, contents: string): Promise<void> {
 }
 
 async function fromPrivateKeyProto(privateKeyProto: Uint8Array, token: Uint8Array, keyFile: string | null): Promise<HubIdentity> {
-  const key = privateKeyFromProtobuf(privateKeyProto)
-  if (key.type !== 'Ed25519') throw new HiveError('IDENTITY_FILE', `${keyFile}: the key is ${key.type}, not Ed25519`)
-  const publicKey = key.publicKey.raw
+  // Throws a plain Error for a key it cannot use; loadIdentity names the file.
+  const publicKey = new Uint8Array(privateKeyFromProto(privateKeyProto).publicKey)
   return { privateKeyProto, publicKey, peerId: peerIdOfPublicKey(publicKey), token, keyFile }
 }
 
@@ -132,8 +131,7 @@ function parseToken(text: string, file: string): Uint8Array {
 }
 
 export async function ephemeralIdentity(): Promise<HubIdentity> {
-  const key = await generateKeyPair('Ed25519')
-  return fromPrivateKeyProto(privateKeyToProtobuf(key), randomBytes(TOKEN_BYTES), null)
+  return fromPrivateKeyProto(privateKeyToProto(generateEd25519()), randomBytes(TOKEN_BYTES), null)
 }
 
 /**
@@ -146,7 +144,7 @@ export async function loadIdentity(keyFile: string, options: { rotateToken?: boo
   await checkDirectory(dirname(keyFile))
   const stored = await readPrivate(keyFile)
   if (stored === null) {
-    privateKeyProto = privateKeyToProtobuf(await generateKeyPair('Ed25519'))
+    privateKeyProto = privateKeyToProto(generateEd25519())
     const body = { kind: 'hive-identity', version: 1, privateKey: Buffer.from(privateKeyProto).toString('base64') }
     await writePrivate(keyFile, JSON.stringify(body) + '\n')
     created = true

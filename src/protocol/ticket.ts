@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
-import { publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { z } from 'zod'
 import { HiveError } from '../errors.js'
+import { peerIdOfEd25519 } from '../identity/ed25519.js'
 import { parseHostPort } from './address.js'
 import { ByteReader, ByteWriter, ShortRead } from './byte-io.js'
 import { NAME_PATTERN } from './names.js'
@@ -67,7 +66,7 @@ function checksum(body: Uint8Array): Buffer {
 }
 
 export function peerIdOfPublicKey(publicKey: Uint8Array): string {
-  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString()
+  return peerIdOfEd25519(publicKey)
 }
 
 export function encodeTicket(fields: TicketFields): string {

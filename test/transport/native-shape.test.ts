@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
+import { generateEd25519, privateKeyToProto } from '../../src/identity/ed25519.js'
 import { describe, expect, it } from 'vitest'
 import { loadNative, type NativeConfigOptions } from '../../src/transport/native.js'
 
@@ -25,7 +25,7 @@ describe('native layer', () => {
   it('requires shutdownTimeout, as native 2.1.4 does, and takes the config the adapter builds', async () => {
     const native = await loadNative()
     const config: NativeConfigOptions = {
-      privateKeyProto: privateKeyToProtobuf(await generateKeyPair('Ed25519')),
+      privateKeyProto: privateKeyToProto(generateEd25519()),
       handshakeTimeout: 5000,
       maxIdleTimeout: 8000,
       keepAliveInterval: 2000,

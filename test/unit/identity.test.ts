@@ -38,6 +38,19 @@ describe('hub identity', () => {
     writeFileSync(file, 'not json', { mode: 0o600 })
     await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: expect.stringContaining('not a hive identity file') })
   })
+
+  it('refuses a damaged key, naming the file, and never replaces it', async () => {
+    const file = join(dir, 'damaged.key')
+    const good = await loadIdentity(file)
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { privateKey: string }
+    const key = Buffer.from(stored.privateKey, 'base64')
+    key[10] ^= 1
+    const damaged = JSON.stringify({ ...stored, privateKey: key.toString('base64') })
+    writeFileSync(file, damaged, { mode: 0o600 })
+    await expect(loadIdentity(file)).rejects.toMatchObject({ code: 'IDENTITY_FILE', message: `${file} holds a key that cannot be read: the public half does not match the private half: the key is damaged` })
+    expect(readFileSync(file, 'utf8')).toBe(damaged)
+    expect(good.peerId).toMatch(/^12D3KooW/)
+  })
 })
 
 describe('identity files others could read or replace', () => {
