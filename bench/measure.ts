@@ -5,6 +5,21 @@ import { run, sleep } from './procs.js'
 /** One figure with its unit; `null` where a path cannot be measured that way. */
 export type Figure = number | null
 
+/**
+ * Where the measuring client runs and what it connects to: loopback by default, or inside a
+ * network namespace (the WAN bench). `reverse`: iperf3 measures the server sending (-R).
+ */
+export interface Where {
+  host: string
+  netns?: string
+  reverse?: boolean
+}
+const LOCAL: Where = { host: '127.0.0.1' }
+
+function runAt(at: Where, cmd: string, args: string[], timeoutMs: number): ReturnType<typeof run> {
+  return at.netns ? run('ip', ['netns', 'exec', at.netns, cmd, ...args], timeoutMs) : run(cmd, args, timeoutMs)
+}
+
 export interface Throughput {
   mbps: number
   bytes: number
@@ -15,11 +30,12 @@ export interface Throughput {
  * iperf3 through `port`: MB/s received, from its JSON report. The iperf3 server takes one
  * client at a time and can still be closing the last one, so a failed attempt is retried.
  */
-export async function iperf(port: number, streams: number, seconds: number): Promise<Throughput> {
+export async function iperf(port: number, streams: number, seconds: number, at: Where = LOCAL): Promise<Throughput> {
   let lastError = ''
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) await sleep(1000)
-    const r = run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], (seconds + 30) * 1000)
+    const args = ['-c', at.host, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J', ...(at.reverse ? ['-R'] : [])]
+    const r = runAt(at, 'iperf3', args, (seconds + 30) * 1000)
     let report: { end?: { sum_received?: { bytes: number; seconds: number } }; error?: string } = {}
     try {
       report = JSON.parse(r.stdout || '{}')
@@ -49,9 +65,9 @@ function toMs(value: string): number {
 }
 
 /** wrk against a keep-alive HTTP server: requests per second, p50 and p99 latency. */
-export function wrk(port: number, connections: number, seconds: number): HttpLoad {
+export function wrk(port: number, connections: number, seconds: number, at: Where = LOCAL): HttpLoad {
   const threads = Math.min(2, connections)
-  const r = run('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], (seconds + 30) * 1000)
+  const r = runAt(at, 'wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', `http://${at.host}:${port}/`], (seconds + 30) * 1000)
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1])
   const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1])
   const p50 = /^\s+50%\s+(\S+)/m.exec(r.stdout)?.[1]
@@ -64,10 +80,10 @@ export function wrk(port: number, connections: number, seconds: number): HttpLoa
 
 const fresh = new Agent({ keepAlive: false, maxSockets: Infinity })
 
-function oneRequest(port: number, timeoutMs = 15_000): Promise<number> {
+function oneRequest(port: number, timeoutMs = 15_000, host = '127.0.0.1'): Promise<number> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: fresh, timeout: timeoutMs }, (res) => {
+    const req = request({ host, port, path: '/', agent: fresh, timeout: timeoutMs }, (res) => {
       res.resume()
       res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode}`))))
     })
@@ -83,10 +99,10 @@ function median(values: number[]): number {
 }
 
 /** Median time of a request on a fresh TCP connection, one after another. */
-export async function freshRequest(port: number, runs: number): Promise<number> {
-  await oneRequest(port) // warm-up, not counted
+export async function freshRequest(port: number, runs: number, host = '127.0.0.1'): Promise<number> {
+  await oneRequest(port, 15_000, host) // warm-up, not counted
   const times: number[] = []
-  for (let i = 0; i < runs; i++) times.push(await oneRequest(port))
+  for (let i = 0; i < runs; i++) times.push(await oneRequest(port, 15_000, host))
   return median(times)
 }
 

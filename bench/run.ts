@@ -4,7 +4,8 @@ import { burst, freshRequest, idleConnections, iperf, wrk } from './measure.js'
 import { directPath, hivePath, quinnPath, sshPath, startTargets, type Path, type Targets } from './paths.js'
 import { hasCommand, rssBytes, run, totalCpu } from './procs.js'
 import { renderJson, renderMarkdown, type PathName, type RunFigures } from './report.js'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { WAN_START } from './wan-section.js'
 
 /**
  * `npm run bench`: one run, four paths (direct, quinn, hive, ssh -L), the same loopback
@@ -153,13 +154,17 @@ async function main(): Promise<void> {
   }
   const facts = { date: new Date().toISOString(), node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', runs: opts.runs, quick: opts.quick }
   const markdown = renderMarkdown(results, facts)
-  writeFileSync(opts.out, markdown)
+  // The WAN section is written by `--wan`, in its own run: kept as it was.
+  const old = existsSync(opts.out) ? readFileSync(opts.out, 'utf8') : ''
+  const wan = old.includes(WAN_START) ? old.slice(old.indexOf(WAN_START)) : ''
+  writeFileSync(opts.out, wan ? `${markdown.trimEnd()}\n\n${wan}` : markdown)
   process.stderr.write(`wrote ${opts.out}\n`)
   if (opts.json) process.stdout.write(renderJson(results, facts) + '\n')
   else process.stdout.write(markdown)
 }
 
-main().catch((err: unknown) => {
+const argv = process.argv.slice(2)
+;(argv.includes('--wan') ? import('./wan.js').then((wan) => wan.mainWan(argv)) : main()).catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 })

@@ -7,7 +7,7 @@ import type { HostPort } from '../protocol/address.js'
 import { SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
-import { QuicDialer, type TransportOptions } from '../transport/index.js'
+import { PEER_TRANSPORT_OPTIONS, QuicDialer, type TransportOptions } from '../transport/index.js'
 import { connectHub, type HubPaths, type TransportChoice } from './connect.js'
 import { sleep } from '../deadline.js'
 import { nextDelay } from '../retry.js'
@@ -122,7 +122,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       }
       // One key for the whole process: the hub knows a reconnecting peer by it.
       const identity = await ephemeralIdentity()
-      peer.dialer = await QuicDialer.create(identity, options.transport)
+      peer.dialer = await QuicDialer.create(identity, { ...PEER_TRANSPORT_OPTIONS, ...options.transport })
       if (options.ticket.dht && options.dht && options.dht.kind !== 'none' && options.transportChoice !== 'quic') {
         // Loaded only for a ticket that names the DHT: it is the largest import. The same key
         // on both paths lets a session resume on either.
