@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { canUseNetns } from '../helpers/netns.js'
 
 /** Checks only that the benchmark produces a well-formed report; it never asserts a time. */
 describe('npm run bench', () => {
@@ -46,3 +47,29 @@ function statSafe(file: string): number | null {
     return null
   }
 }
+
+describe.runIf(canUseNetns())('npm run bench -- --wan', () => {
+  it('--quick --profiles b writes a WAN section with ratios and goals to --out, and leaves RESULTS.md alone', () => {
+    const results = join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md')
+    const before = statSafe(results)
+    const out = join(mkdtempSync(join(tmpdir(), 'hive-bench-')), 'report.md')
+    execFileSync('npm', ['run', '--silent', 'bench', '--', '--wan', '--quick', '--profiles', 'b', '--only', 'hive,hive-udx', '--out', out], {
+      encoding: 'utf8',
+      timeout: 240_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const report = readFileSync(out, 'utf8')
+    expect(report).toMatch(/<!-- wan -->\n## WAN/)
+    const row = (label: string): string[] => {
+      const line = report.split('\n').find((l) => l.startsWith(`| (b) 40 ms RTT, 100 Mbit/s, 1% loss | ${label} |`))
+      expect(line, label).toBeDefined()
+      return line!.split('|').slice(4, -1).map((c) => c.trim())
+    }
+    const number = /^[\d.]+$/
+    // direct, hive QUIC, hive UDX, ssh -L, the two ratios, the goal
+    expect(row('download, 1 stream')).toEqual(['-', expect.stringMatching(number), expect.stringMatching(number), '-', '-', '-', expect.stringMatching(/^≥ 0.8x ssh -L: n\/a$/)])
+    expect(row('  p99 latency, 32 clients').slice(1, 3)).toEqual([expect.stringMatching(number), expect.stringMatching(number)])
+    expect(statSafe(results)).toEqual(before)
+  }, 300_000)
+})
+
