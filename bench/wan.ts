@@ -68,7 +68,7 @@ async function waitInNs(ns: string, host: string, port: number, timeoutMs = 20_0
   }
 }
 
-/** The servers, all in namespace b: HTTP, iperf3, sshd, a DHT bootstrap node, one hub. */
+/** The servers, all in namespace b: HTTP, iperf3, sshd (when ssh -L is measured), a DHT bootstrap node, one hub. */
 interface Servers {
   httpPort: number
   iperfPort: number
@@ -77,7 +77,7 @@ interface Servers {
   stop(): Promise<void>
 }
 
-async function startServers(): Promise<Servers> {
+async function startServers(withSsh: boolean): Promise<Servers> {
   const procs: Managed[] = []
   const stopAll = async (): Promise<void> => void (await Promise.all(procs.reverse().map((p) => p.stop())))
   try {
@@ -89,7 +89,8 @@ async function startServers(): Promise<Servers> {
     const httpPort = Number(http.stdout().trim())
     if (!httpPort) throw new Error(`the HTTP target did not start: ${http.stderr()}`)
     const sshDir = mkdtempSync(join(tmpdir(), 'hive-wan-ssh-'))
-    procs.push(startSshd(sshDir))
+    const sshd = withSsh ? startSshd(sshDir) : null
+    if (sshd) procs.push(sshd)
     const relay = inNs(NS_B, process.execPath, [HIVE, 'relay', '--bind', BOOTSTRAP, '--ephemeral', '--json'])
     procs.push(relay)
     await jsonEvent(relay, 'relay_ready', 30_000)
@@ -97,16 +98,23 @@ async function startServers(): Promise<Servers> {
     procs.push(hub)
     const ticket = (await jsonEvent(hub, 'hub_ready', 30_000)).ticket as string
     await jsonEvent(hub, 'dht_ready', 30_000)
-    await waitInNs(NS_B, ADDR_B, SSHD_PORT)
-    return { httpPort, iperfPort, ticket, sshDir, stop: async () => (await stopAll(), rmSync(sshDir, { recursive: true, force: true })) }
+    if (withSsh) await waitInNs(NS_B, ADDR_B, SSHD_PORT)
+    const stop = async (): Promise<void> => {
+      await stopAll()
+      rmSync(sshDir, { recursive: true, force: true })
+      if (sshd?.madeRunDir) rmSync('/run/sshd', { recursive: true, force: true })
+    }
+    return { httpPort, iperfPort, ticket, sshDir, stop }
   } catch (err) {
     await stopAll()
     throw err
   }
 }
 
-function startSshd(dir: string): Managed {
-  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 })
+function startSshd(dir: string): Managed & { madeRunDir: boolean } {
+  // sshd insists on /run/sshd: made if missing, and removed again with the servers.
+  const madeRunDir = !existsSync('/run/sshd')
+  if (madeRunDir) mkdirSync('/run/sshd', { mode: 0o755 })
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')])
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user_key')])
   run('cp', [join(dir, 'user_key.pub'), join(dir, 'authorized_keys')])
@@ -116,7 +124,7 @@ function startSshd(dir: string): Managed {
     'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'AllowTcpForwarding yes', 'MaxStartups 2000', 'MaxSessions 2000',
   ]
   writeFileSync(join(dir, 'sshd_config'), config.join('\n') + '\n')
-  return inNs(NS_B, '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')])
+  return Object.assign(inNs(NS_B, '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]), { madeRunDir })
 }
 
 /** One path's client side in namespace a: where its HTTP and iperf3 ports are, and how to end it. */
@@ -191,14 +199,15 @@ async function measure(path: WanPath, profile: string, s: Servers, quick: boolea
 export async function mainWan(argv: string[]): Promise<void> {
   const opts = parseArgs(argv)
   if (process.getuid?.() !== 0) throw new Error('the WAN bench builds network namespaces: run it as root')
-  const missing = [['iperf3', 'iperf3'], ['wrk', 'wrk'], ['/usr/sbin/sshd', 'openssh-server'], ['ssh', 'openssh-client'], ['python3', 'python3']].filter(([c]) => !hasCommand(c!))
+  const tools = [['iperf3', 'iperf3'], ['wrk', 'wrk'], ['python3', 'python3'], ...(opts.only.includes('ssh') ? [['/usr/sbin/sshd', 'openssh-server'], ['ssh', 'openssh-client']] : [])]
+  const missing = tools.filter(([c]) => !hasCommand(c!))
   if (missing.length > 0) throw new Error(`missing tools; install them with: apt-get install -y ${missing.map(([, p]) => p).join(' ')}`)
   const results: WanResults = {}
   process.env.NETEM_PREFIX = PREFIX
   topo(['up'])
   let servers: Servers | undefined
   try {
-    servers = await startServers()
+    servers = await startServers(opts.only.includes('ssh'))
     for (const profile of opts.profiles) {
       process.stderr.write(`profile ${profile}: ${PROFILES[profile]!.title}\n`)
       topo(['up', ...PROFILES[profile]!.netem])

@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { HiveError } from '../errors.js'
 import { parseHostPort, type HostPort } from '../protocol/address.js'
 import { NAME_PATTERN, NAME_RULE } from '../protocol/names.js'
@@ -12,14 +11,9 @@ function usage(message: string): HiveError {
   return new HiveError('USAGE', message)
 }
 
-function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) throw usage(`${what}: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
-  return parsed.data
-}
-
 export function parseName(value: string, what: string): string {
-  return check(z.string().regex(NAME_PATTERN, `"${value}" is not a valid name (${NAME_RULE})`), value, what)
+  if (!NAME_PATTERN.test(value)) throw usage(`${what}: "${value}" is not a valid name (${NAME_RULE})`)
+  return value
 }
 
 /** A service address: HOST:PORT, [V6]:PORT, or "-" for "not this one" (null). */
@@ -51,7 +45,8 @@ export function parseAnnounce(values: string[]): string[] {
 
 export function parseAlpn(value: string | undefined): AlpnName | undefined {
   if (value === undefined) return undefined
-  return check(z.enum(Object.keys(ALPNS) as [AlpnName, ...AlpnName[]], { message: `must be ${Object.keys(ALPNS).join(' or ')}` }), value, `--alpn "${value}"`)
+  if (!Object.hasOwn(ALPNS, value)) throw usage(`--alpn "${value}": must be ${Object.keys(ALPNS).join(' or ')}`)
+  return value as AlpnName
 }
 
 /** Seconds, as `10`, `2.5`, `10s` or `10m`, above 0 or at least `minSeconds`. */

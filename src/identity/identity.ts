@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { generateEd25519, privateKeyFromProto, privateKeyToProto } from './ed25519.js'
-import { z } from 'zod'
+import { object, oneOf, text } from '../protocol/check.js'
 import { HiveError, errorMessage } from '../errors.js'
 import { MAX_TOKEN_BYTES, MIN_TOKEN_BYTES, peerIdOfPublicKey } from '../protocol/ticket.js'
 
@@ -19,11 +19,10 @@ export interface HubIdentity {
 
 export const TOKEN_BYTES = 32
 
-const KeyFileSchema = z.strictObject({
-  kind: z.literal('hive-identity'),
-  version: z.literal(1),
-  privateKey: z.string().regex(/^[A-Za-z0-9+/]+=*$/),
-})
+const checkKeyFile = object(
+  { kind: oneOf(['hive-identity'] as const), version: oneOf([1] as const), privateKey: text({ pattern: /^[A-Za-z0-9+/]+=*$/ }) },
+  { loose: false },
+)
 
 export function defaultIdentityFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
@@ -151,7 +150,7 @@ export async function loadIdentity(keyFile: string, options: { rotateToken?: boo
   } else {
     let parsed
     try {
-      parsed = KeyFileSchema.parse(JSON.parse(stored))
+      parsed = checkKeyFile(JSON.parse(stored))
     } catch {
       throw new HiveError('IDENTITY_FILE', `${keyFile} is not a hive identity file`, { file: keyFile })
     }

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import { CheckError, integer, object, oneOf, optional, text, type Checked } from './check.js'
 import { NAME_PATTERN } from './names.js'
 
 /**
@@ -17,74 +17,80 @@ export const PROTOCOL_VERSIONS = [1, 2] as const
 export type ProtocolVersion = (typeof PROTOCOL_VERSIONS)[number]
 export const CURRENT_VERSION: ProtocolVersion = 2
 
-const name = z.string().regex(NAME_PATTERN)
-const version = z.union([z.literal(1), z.literal(2)])
+const name = text({ pattern: NAME_PATTERN, message: 'not a valid name' })
+const version = oneOf([1, 2] as const)
+const sessionId = text({ pattern: /^[A-Za-z0-9_-]{8,64}$/ })
+const code = text({ pattern: /^[a-z_]{1,32}$/ })
+const u32 = integer(0, 2 ** 32)
+const loose = { loose: true }
 
-export const HelloSchema = z.looseObject({
-  type: z.literal('hello'),
-  version,
-  token: z.string().min(16).max(128),
-  peer: name,
-  alpn: z.string().min(1).max(64),
-  /** Version 2: the session this peer still holds and would keep, if the hub still has it (its welcome's `session`). */
-  resume: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
-})
-export const WelcomeSchema = z.looseObject({
-  type: z.literal('welcome'),
-  hub: name,
-  /** Version 2 hubs confirm the version here; version 1 welcomes have no such field. */
-  version: version.optional(),
-  /** Version 2: data streams the peer may keep open at once (`--max-streams`). */
-  streams: z.number().int().min(1).max(1_000_000).optional(),
-  /** Version 2: this session's id; a hub that sends it answers pings and takes `resume` in a hello. */
-  session: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/).optional(),
-  /**
-   * Version 2, for a hello with `resume` the hub does not hold: `unknown` if it never gave out
-   * that session (it restarted since), `ended` if it had it. Other values may follow.
-   */
-  previous: z.string().regex(/^[a-z_]{1,32}$/).optional(),
-  /** Version 2, with `previous: ended`: the last data stream number the hub took on that session (0: none). */
-  seen: z.number().int().min(0).max(2 ** 32).optional(),
-})
+export const checkHello = object(
+  {
+    type: oneOf(['hello'] as const),
+    version,
+    token: text({ min: 16, max: 128 }),
+    peer: name,
+    alpn: text({ min: 1, max: 64 }),
+    /** Version 2: the session this peer still holds and would keep, if the hub still has it (its welcome's `session`). */
+    resume: optional(sessionId),
+  },
+  loose,
+)
+export const checkWelcome = object(
+  {
+    type: oneOf(['welcome'] as const),
+    hub: name,
+    /** Version 2 hubs confirm the version here; version 1 welcomes have no such field. */
+    version: optional(version),
+    /** Version 2: data streams the peer may keep open at once (`--max-streams`). */
+    streams: optional(integer(1, 1_000_000)),
+    /** Version 2: this session's id; a hub that sends it answers pings and takes `resume` in a hello. */
+    session: optional(sessionId),
+    /**
+     * Version 2, for a hello with `resume` the hub does not hold: `unknown` if it never gave out
+     * that session (it restarted since), `ended` if it had it. Other values may follow.
+     */
+    previous: optional(code),
+    /** Version 2, with `previous: ended`: the last data stream number the hub took on that session (0: none). */
+    seen: optional(u32),
+  },
+  loose,
+)
 /** Codes a version 1 peer understands; later ones go only to version 2 peers. */
 export const V1_REFUSAL_CODES = ['token', 'alpn', 'version'] as const
-export const RefusedSchema = z.looseObject({
-  type: z.literal('refused'),
-  code: z.string().regex(/^[a-z_]{1,32}$/),
-  message: z.string().max(256),
-})
-export const ByeSchema = z.looseObject({
-  type: z.literal('bye'),
-  reason: z.string().min(1).max(256),
-  /**
-   * Why, for machines (version 2): `stopped` and `revoked` end the peer for good, `restarting`
-   * asks it to come back; others (`replaced`, `full`, `left`, `silent`, ...) may be added freely.
-   */
-  code: z.string().regex(/^[a-z_]{1,32}$/).optional(),
-})
+export const checkRefused = object({ type: oneOf(['refused'] as const), code, message: text({ max: 256 }) }, loose)
+export const checkBye = object(
+  {
+    type: oneOf(['bye'] as const),
+    reason: text({ min: 1, max: 256 }),
+    /**
+     * Why, for machines (version 2): `stopped` and `revoked` end the peer for good, `restarting`
+     * asks it to come back; others (`replaced`, `full`, `left`, `silent`, ...) may be added freely.
+     */
+    code: optional(code),
+  },
+  loose,
+)
 /** Version 2: abandon the data stream with this QUIC stream index, at once (see PROTOCOL.md). */
-export const AbortSchema = z.looseObject({
-  type: z.literal('abort'),
-  stream: z.number().int().min(1).max(2 ** 32),
-})
+export const checkAbort = object({ type: oneOf(['abort'] as const), stream: integer(1, 2 ** 32) }, loose)
 /** Version 2: a liveness check; a hub that gave a `session` in its welcome answers each with a pong. */
-export const PingSchema = z.looseObject({
-  type: z.literal('ping'),
-  seq: z.number().int().min(0).max(2 ** 32),
-})
-export const PongSchema = z.looseObject({
-  type: z.literal('pong'),
-  seq: z.number().int().min(0).max(2 ** 32),
-})
+export const checkPing = object({ type: oneOf(['ping'] as const), seq: u32 }, loose)
+export const checkPong = object({ type: oneOf(['pong'] as const), seq: u32 }, loose)
 
-export const ControlMessageSchema = z.discriminatedUnion('type', [HelloSchema, WelcomeSchema, RefusedSchema, ByeSchema, AbortSchema, PingSchema, PongSchema])
-export type ControlMessage = z.infer<typeof ControlMessageSchema>
-export type Hello = z.infer<typeof HelloSchema>
-export type Bye = z.infer<typeof ByeSchema>
-const KNOWN_TYPES = new Set(['hello', 'welcome', 'refused', 'bye', 'abort', 'ping', 'pong'])
+const CHECKS = { hello: checkHello, welcome: checkWelcome, refused: checkRefused, bye: checkBye, abort: checkAbort, ping: checkPing, pong: checkPong }
+export type Hello = Checked<typeof checkHello>
+export type Bye = Checked<typeof checkBye>
+export type ControlMessage = { [K in keyof typeof CHECKS]: Checked<(typeof CHECKS)[K]> }[keyof typeof CHECKS]
+
+/** Checks a message by its type; throws CheckError. */
+function checkMessage(value: unknown): ControlMessage {
+  const type = (value as { type?: unknown } | null)?.type
+  if (typeof type !== 'string' || !Object.hasOwn(CHECKS, type)) throw new CheckError('unknown message type')
+  return CHECKS[type as keyof typeof CHECKS](value)
+}
 
 export function encodeControl(message: ControlMessage): Buffer {
-  const body = Buffer.from(JSON.stringify(ControlMessageSchema.parse(message)), 'utf8')
+  const body = Buffer.from(JSON.stringify(checkMessage(message)), 'utf8')
   if (body.length > MAX_CONTROL_FRAME) throw new RangeError(`control frame too large: ${body.length} bytes`)
   const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length)
   out.writeUInt16BE(body.length, 0)
@@ -115,13 +121,18 @@ export function decodeControl(buffered: Buffer): ControlDecodeResult {
   } catch (err) {
     return { ok: false, reason: 'bad-json', detail: (err as Error).message }
   }
-  const head = z.looseObject({ type: z.string(), version: z.unknown().optional() }).safeParse(json)
-  if (!head.success) return { ok: false, reason: 'bad-message', detail: 'not an object with a "type"' }
-  if (!KNOWN_TYPES.has(head.data.type)) return { ok: true, message: null, rest }
-  if (head.data.type === 'hello' && !(PROTOCOL_VERSIONS as readonly unknown[]).includes(head.data.version)) {
-    return { ok: false, reason: 'unsupported-version', version: head.data.version, detail: `version ${JSON.stringify(head.data.version)?.slice(0, 20)}` }
+  const head = json as { type?: unknown; version?: unknown } | null
+  if (typeof head !== 'object' || head === null || Array.isArray(head) || typeof head.type !== 'string') {
+    return { ok: false, reason: 'bad-message', detail: 'not an object with a "type"' }
   }
-  const parsed = ControlMessageSchema.safeParse(json)
-  if (!parsed.success) return { ok: false, reason: 'bad-message', detail: parsed.error.issues[0]?.message ?? 'invalid' }
-  return { ok: true, message: parsed.data, rest }
+  if (!Object.hasOwn(CHECKS, head.type)) return { ok: true, message: null, rest }
+  if (head.type === 'hello' && !(PROTOCOL_VERSIONS as readonly unknown[]).includes(head.version)) {
+    return { ok: false, reason: 'unsupported-version', version: head.version, detail: `version ${JSON.stringify(head.version)?.slice(0, 20)}` }
+  }
+  try {
+    return { ok: true, message: checkMessage(json), rest }
+  } catch (err) {
+    if (err instanceof CheckError) return { ok: false, reason: 'bad-message', detail: err.message }
+    throw err
+  }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { z } from 'zod'
+import { CheckError, bytes, list, object, oneOf, optional, text, type Checked } from './check.js'
 import { HiveError } from '../errors.js'
 import { peerIdOfEd25519 } from '../identity/ed25519.js'
 import { parseHostPort } from './address.js'
@@ -27,29 +27,32 @@ export const MAX_ADDRESSES = 32
 /** Each address is a u8-length field. */
 export const MAX_ADDRESS_BYTES = 255
 
-const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')
+const key = (what: string): ReturnType<typeof bytes> => bytes((k) => k.length === ED25519_PUBLIC_KEY_BYTES, `${what} is not 32 bytes`)
 
-export const TicketSchema = z.strictObject({
-  version: z.union([z.literal(TICKET_VERSION), z.literal(TICKET_VERSION_DHT)]),
-  name: z.string().regex(NAME_PATTERN, 'the hub name is not valid'),
-  alpn: z.enum([ALPNS.hivemind, ALPNS['federated-hivemind']]),
-  publicKey: bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'the hub key is not 32 bytes'),
-  token: bytes.refine((t) => t.length >= MIN_TOKEN_BYTES && t.length <= MAX_TOKEN_BYTES, `the access token must be ${MIN_TOKEN_BYTES} to ${MAX_TOKEN_BYTES} bytes`),
-  addresses: z
-    .array(
-      z
-        .string()
-        .refine((a) => Buffer.byteLength(a) <= MAX_ADDRESS_BYTES, `an address is longer than ${MAX_ADDRESS_BYTES} bytes`)
-        .refine((a) => parseHostPort(a).ok, 'an address is not HOST:PORT'),
-    )
-    .min(1, 'the ticket lists no address')
-    .max(MAX_ADDRESSES, `the ticket lists more than ${MAX_ADDRESSES} addresses`),
-  /** Version 2: the hub can be found on the DHT under `publicKey`. */
-  dht: z.boolean().optional(),
-  /** Version 2: keys of blind relays the hub also uses, for when hole punching fails. */
-  relays: z.array(bytes.refine((k) => k.length === ED25519_PUBLIC_KEY_BYTES, 'a relay key is not 32 bytes')).max(MAX_RELAYS, `the ticket lists more than ${MAX_RELAYS} relays`).optional(),
-})
-export type TicketFields = z.infer<typeof TicketSchema>
+export const checkTicketFields = object(
+  {
+    version: oneOf([TICKET_VERSION, TICKET_VERSION_DHT] as const),
+    name: text({ pattern: NAME_PATTERN, message: 'the hub name is not valid' }),
+    alpn: oneOf([ALPNS.hivemind, ALPNS['federated-hivemind']] as const, 'the application protocol is not one hive knows'),
+    publicKey: key('the hub key'),
+    token: bytes((t) => t.length >= MIN_TOKEN_BYTES && t.length <= MAX_TOKEN_BYTES, `the access token must be ${MIN_TOKEN_BYTES} to ${MAX_TOKEN_BYTES} bytes`),
+    addresses: list(
+      (a) => {
+        const address = text()(a)
+        if (Buffer.byteLength(address) > MAX_ADDRESS_BYTES) throw new CheckError(`an address is longer than ${MAX_ADDRESS_BYTES} bytes`)
+        if (!parseHostPort(address).ok) throw new CheckError('an address is not HOST:PORT')
+        return address
+      },
+      { min: 1, minMessage: 'the ticket lists no address', max: MAX_ADDRESSES, maxMessage: `the ticket lists more than ${MAX_ADDRESSES} addresses` },
+    ),
+    /** Version 2: the hub can be found on the DHT under `publicKey`. */
+    dht: optional(oneOf([true, false] as const)),
+    /** Version 2: keys of blind relays the hub also uses, for when hole punching fails. */
+    relays: optional(list(key('a relay key'), { max: MAX_RELAYS, maxMessage: `the ticket lists more than ${MAX_RELAYS} relays` })),
+  },
+  { loose: false, nameFields: false },
+)
+export type TicketFields = Checked<typeof checkTicketFields>
 export type Ticket = TicketFields & { peerId: string }
 
 /**
@@ -70,7 +73,7 @@ export function peerIdOfPublicKey(publicKey: Uint8Array): string {
 }
 
 export function encodeTicket(fields: TicketFields): string {
-  const t = TicketSchema.parse(fields)
+  const t = checkTicketFields(fields)
   const w = new ByteWriter().u8(t.version).text(t.name).text(t.alpn).raw(t.publicKey).short(t.token).u8(t.addresses.length)
   for (const address of t.addresses) w.text(address)
   if (t.version === TICKET_VERSION_DHT) {
@@ -128,13 +131,18 @@ export function decodeTicket(input: string): Ticket {
     throw invalid('the ticket holds text that is not valid UTF-8')
   }
   if (r.remaining > 0) throw invalid(`the ticket has ${r.remaining} unexpected bytes after its fields`)
-  const parsed = TicketSchema.safeParse(raw)
-  if (!parsed.success) throw invalid(`the ticket is malformed: ${parsed.error.issues[0]?.message ?? 'invalid field'}`)
+  let fields: TicketFields
+  try {
+    fields = checkTicketFields(raw)
+  } catch (err) {
+    if (err instanceof CheckError) throw invalid(`the ticket is malformed: ${err.message}`)
+    throw err
+  }
   let peerId: string
   try {
-    peerId = peerIdOfPublicKey(parsed.data.publicKey)
+    peerId = peerIdOfPublicKey(fields.publicKey)
   } catch {
     throw invalid('the ticket holds a hub key that is not a valid Ed25519 key')
   }
-  return { ...parsed.data, peerId }
+  return { ...fields, peerId }
 }

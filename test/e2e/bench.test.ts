@@ -1,20 +1,24 @@
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { canUseNetns } from '../helpers/netns.js'
 
+// Asynchronous, so the worker answers vitest while a run takes its minute (a synchronous call
+// blocked it long enough for vitest to report a timeout on its own channel).
+const run = promisify(execFile)
+
 /** Checks only that the benchmark produces a well-formed report; it never asserts a time. */
 describe('npm run bench', () => {
-  it('--quick --only direct,hive writes a well-formed report to --out, and leaves RESULTS.md alone', () => {
+  it('--quick --only direct,hive writes a well-formed report to --out, and leaves RESULTS.md alone', async () => {
     const results = join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md')
     const before = statSafe(results)
     const out = join(mkdtempSync(join(tmpdir(), 'hive-bench-')), 'report.md')
-    const json = execFileSync('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'direct,hive', '--out', out, '--json'], {
+    const { stdout: json } = await run('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'direct,hive', '--out', out, '--json'], {
       encoding: 'utf8',
       timeout: 240_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
     })
     const report = readFileSync(out, 'utf8')
     expect(report).toMatch(/^# hive benchmark/)
@@ -49,14 +53,13 @@ function statSafe(file: string): number | null {
 }
 
 describe.runIf(canUseNetns())('npm run bench -- --wan', () => {
-  it('--quick --profiles b writes a WAN section with ratios and goals to --out, and leaves RESULTS.md alone', () => {
+  it('--quick --profiles b writes a WAN section with ratios and goals to --out, and leaves RESULTS.md alone', async () => {
     const results = join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md')
     const before = statSafe(results)
     const out = join(mkdtempSync(join(tmpdir(), 'hive-bench-')), 'report.md')
-    execFileSync('npm', ['run', '--silent', 'bench', '--', '--wan', '--quick', '--profiles', 'b', '--only', 'hive,hive-udx', '--out', out], {
+    await run('npm', ['run', '--silent', 'bench', '--', '--wan', '--quick', '--profiles', 'b', '--only', 'hive,hive-udx', '--out', out], {
       encoding: 'utf8',
       timeout: 240_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
     })
     const report = readFileSync(out, 'utf8')
     expect(report).toMatch(/<!-- wan -->\n## WAN/)
