@@ -33,6 +33,10 @@ export const METRICS: Metric[] = [
   { key: 'idleKiB_peer', label: 'memory per idle connection, peer', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_sshd', label: 'memory per idle connection, sshd', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_ssh', label: 'memory per idle connection, ssh', unit: 'KiB', better: 'lower' },
+  { key: 'rssAfterMB_hub', label: 'RSS after the load above, hub', unit: 'MB', better: 'lower' },
+  { key: 'rssAfterMB_peer', label: 'RSS after the load above, peer', unit: 'MB', better: 'lower' },
+  { key: 'rssAfterMB_sshd', label: 'RSS after the load above, sshd (all its processes)', unit: 'MB', better: 'lower' },
+  { key: 'rssAfterMB_ssh', label: 'RSS after the load above, ssh', unit: 'MB', better: 'lower' },
 ]
 
 const PATHS: PathName[] = ['direct', 'quinn', 'hive', 'ssh']

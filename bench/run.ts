@@ -2,7 +2,7 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { burst, freshRequest, idleConnections, iperf, wrk } from './measure.js'
 import { directPath, hivePath, quinnPath, sshPath, startTargets, type Path, type Targets } from './paths.js'
-import { hasCommand, rssBytes, run, totalCpu } from './procs.js'
+import { hasCommand, rssBytes, run, sleep, totalCpu } from './procs.js'
 import { renderJson, renderMarkdown, type PathName, type RunFigures } from './report.js'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { WAN_START } from './wan-section.js'
@@ -124,6 +124,9 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
     const after = rss()
     idle.release()
     groups.forEach(([role], i) => (f[`idleKiB_${role}`] = (after[i]! - before[i]!) / 1024 / idle.opened))
+    // After all of the load above, and the idle connections gone: what each process still holds.
+    await sleep(1000)
+    rss().forEach((bytes, i) => (f[`rssAfterMB_${groups[i]![0]}`] = bytes / 2 ** 20))
   }
   return f
 }
