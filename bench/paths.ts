@@ -103,23 +103,22 @@ export async function quinnPath(endpointScript: string): Promise<Path & { port: 
 }
 
 /**
- * `ssh -L` to a private sshd on a loopback port: a generated host key, key-only login,
- * everything in a temporary directory. sshd insists on /run/sshd; it is created if missing
- * and removed afterwards.
+ * A private sshd's files in `dir`: a generated host key, a user key that is the only one
+ * authorised, and a key-only config listening on `listen`:`port`. sshd insists on /run/sshd;
+ * it is created if missing (`madeRunDir`: the caller removes it afterwards).
  */
-export async function sshPath(t: Targets): Promise<Path> {
-  const dir = mkdtempSync(join(tmpdir(), 'hive-bench-ssh-'))
+export function prepareSshd(dir: string, port: number, listen: string): { madeRunDir: boolean; config: string } {
   const madeRunDir = !existsSync('/run/sshd')
   if (madeRunDir) mkdirSync('/run/sshd', { mode: 0o755 })
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')])
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user_key')])
   run('cp', [join(dir, 'user_key.pub'), join(dir, 'authorized_keys')])
-  const sshdPort = await freePort()
+  const config = join(dir, 'sshd_config')
   writeFileSync(
-    join(dir, 'sshd_config'),
+    config,
     [
-      `Port ${sshdPort}`,
-      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `ListenAddress ${listen}`,
       `HostKey ${join(dir, 'host_key')}`,
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
@@ -134,7 +133,18 @@ export async function sshPath(t: Targets): Promise<Path> {
       'MaxSessions 2000',
     ].join('\n') + '\n',
   )
-  const sshd = start('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')])
+  return { madeRunDir, config }
+}
+
+/**
+ * `ssh -L` to a private sshd on a loopback port (prepareSshd), everything in a temporary
+ * directory.
+ */
+export async function sshPath(t: Targets): Promise<Path> {
+  const dir = mkdtempSync(join(tmpdir(), 'hive-bench-ssh-'))
+  const sshdPort = await freePort()
+  const { madeRunDir, config } = prepareSshd(dir, sshdPort, '127.0.0.1')
+  const sshd = start('/usr/sbin/sshd', ['-D', '-e', '-f', config])
   await waitForPort(sshdPort)
   const [httpPort, iperfPort] = [await freePort(), await freePort()]
   const user = process.env.USER ?? 'root'

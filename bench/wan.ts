@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { iperf, wrk, type Where } from './measure.js'
-import { jsonEvent } from './paths.js'
+import { jsonEvent, prepareSshd } from './paths.js'
 import { hasCommand, run, sleep, start, type Managed } from './procs.js'
 import { WAN_END, WAN_START } from './wan-section.js'
 import { PROFILES, WAN_PATHS, renderWan, type WanPath, type WanResults } from './wan-report.js'
@@ -112,19 +112,8 @@ async function startServers(withSsh: boolean): Promise<Servers> {
 }
 
 function startSshd(dir: string): Managed & { madeRunDir: boolean } {
-  // sshd insists on /run/sshd: made if missing, and removed again with the servers.
-  const madeRunDir = !existsSync('/run/sshd')
-  if (madeRunDir) mkdirSync('/run/sshd', { mode: 0o755 })
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')])
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'user_key')])
-  run('cp', [join(dir, 'user_key.pub'), join(dir, 'authorized_keys')])
-  const config = [
-    `Port ${SSHD_PORT}`, `ListenAddress ${ADDR_B}`, `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    `PidFile ${join(dir, 'sshd.pid')}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
-    'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'AllowTcpForwarding yes', 'MaxStartups 2000', 'MaxSessions 2000',
-  ]
-  writeFileSync(join(dir, 'sshd_config'), config.join('\n') + '\n')
-  return Object.assign(inNs(NS_B, '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]), { madeRunDir })
+  const { madeRunDir, config } = prepareSshd(dir, SSHD_PORT, ADDR_B)
+  return Object.assign(inNs(NS_B, '/usr/sbin/sshd', ['-D', '-e', '-f', config]), { madeRunDir })
 }
 
 /** One path's client side in namespace a: where its HTTP and iperf3 ports are, and how to end it. */

@@ -80,7 +80,6 @@ function formatSeconds(ms: number): string {
  * does not answer within DHT_HEADSTART_MS.
  */
 export type TransportChoice = 'quic' | 'udx' | 'auto'
-export const TRANSPORT_CHOICES: readonly TransportChoice[] = ['auto', 'quic', 'udx']
 
 /** The ways a peer can reach a hub: QUIC always, the DHT when the ticket and options allow. */
 export interface HubPaths {
