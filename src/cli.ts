@@ -11,8 +11,10 @@ import { DEFAULT_HUB_LIMITS } from './hub/limits.js'
 import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/public-mailbox.js'
 import { useDefaultQuicThreads } from './transport/index.js'
+import { keepYoungGenerationSmall } from './cli/young-generation.js'
 
 useDefaultQuicThreads()
+keepYoungGenerationSmall()
 
 interface GlobalOptions {
   verbose: number
