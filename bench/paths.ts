@@ -23,7 +23,7 @@ export async function startTargets(httpServerScript: string): Promise<Targets> {
 
 /** One way from a client to the targets. `groups` names the forwarding processes measured. */
 export interface Path {
-  name: 'direct' | 'quinn' | 'hive' | 'ssh'
+  name: 'direct' | 'quinn' | 'hive' | 'ssh' | 'holesail'
   httpPort: number | null
   iperfPort: number | null
   /** Forwarding processes by role, for CPU and memory; looked up live (sshd forks). */
@@ -49,6 +49,16 @@ export async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000
     if (Date.now() > deadline) throw new Error(`no ${event}: ${proc.stderr().slice(-500)}`)
     await sleep(everyMs)
   }
+}
+
+/** The first line a process printed, polling its stdout every 2 ms. */
+async function firstLine(proc: Managed, what: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (!proc.stdout().includes('\n')) {
+    if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`${what} did not start: ${proc.stderr().slice(-500)}`)
+    await sleep(2)
+  }
+  return proc.stdout().split('\n')[0]!.trim()
 }
 
 /** Polls until one GET through `port` answers 200; resolves with the ms since `since`. */
@@ -91,6 +101,34 @@ export async function hivePath(t: Targets, hiveBin: string): Promise<Path> {
       await Promise.all([peer.stop(), hub.stop()])
       rmSync(config, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * The real holesail forwarder (holesail-server, holesail-client) through holesail-endpoint.cjs,
+ * which keeps its DHT on a bootstrap node of its own on loopback, never the public one. One
+ * server process serves both targets and one client process forwards both, as hive's hub and
+ * peer do. The bootstrap node stands in for the public DHT: it is not counted as a forwarder.
+ */
+export async function holesailPath(t: Targets, endpointScript: string): Promise<Path> {
+  const bootstrap = start(process.execPath, [endpointScript, 'bootstrap'])
+  const env = { HOLESAIL_BOOTSTRAP: `127.0.0.1:${await firstLine(bootstrap, 'holesail bootstrap node')}` }
+  const started = performance.now()
+  const server = start(process.execPath, [endpointScript, 'server', String(t.httpPort), String(t.iperfPort)], { env })
+  const [httpKey, iperfKey] = (await firstLine(server, 'holesail server')).split(' ')
+  const readyMs = performance.now() - started
+  const [httpPort, iperfPort] = [await freePort(), await freePort()]
+  const connecting = performance.now()
+  const client = start(process.execPath, [endpointScript, 'client', `${httpKey}:${httpPort}`, `${iperfKey}:${iperfPort}`], { env })
+  const firstRequestMs = await firstGoodRequest(httpPort, connecting)
+  await waitForPort(iperfPort)
+  return {
+    name: 'holesail',
+    startup: { readyMs, firstRequestMs },
+    httpPort,
+    iperfPort,
+    groups: { 'holesail-server': () => [server.child.pid!], 'holesail-client': () => [client.child.pid!] },
+    stop: async () => void (await Promise.all([client.stop(), server.stop(), bootstrap.stop()])),
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export type PathName = 'direct' | 'quinn' | 'hive' | 'ssh'
+export type PathName = 'direct' | 'quinn' | 'hive' | 'ssh' | 'holesail'
 export type RunFigures = Record<string, number | null>
 type Results = Partial<Record<PathName, RunFigures[]>>
 type Facts = Record<string, string | number | boolean>
@@ -27,20 +27,24 @@ export const METRICS: Metric[] = [
   { key: 'freshMs', label: 'request on a fresh connection (median)', unit: 'ms', better: 'lower' },
   { key: 'burstMs', label: 'burst of new connections, total', unit: 'ms', better: 'lower' },
   { key: 'burstFailures', label: '  burst failures', unit: '', better: 'lower' },
-  { key: 'readyMs', label: 'start-up: hub ready (ticket printed)', unit: 'ms', better: 'lower' },
+  { key: 'readyMs', label: 'start-up: hub ready (ticket printed; holesail: server key printed)', unit: 'ms', better: 'lower' },
   { key: 'firstRequestMs', label: 'start-up: client side started to first good request', unit: 'ms', better: 'lower' },
   { key: 'idleKiB_hub', label: 'memory per idle connection, hub', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_peer', label: 'memory per idle connection, peer', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_sshd', label: 'memory per idle connection, sshd', unit: 'KiB', better: 'lower' },
   { key: 'idleKiB_ssh', label: 'memory per idle connection, ssh', unit: 'KiB', better: 'lower' },
+  { key: 'idleKiB_holesail-server', label: 'memory per idle connection, holesail server', unit: 'KiB', better: 'lower' },
+  { key: 'idleKiB_holesail-client', label: 'memory per idle connection, holesail client', unit: 'KiB', better: 'lower' },
   { key: 'rssAfterMB_hub', label: 'RSS after the load above, hub', unit: 'MB', better: 'lower' },
   { key: 'rssAfterMB_peer', label: 'RSS after the load above, peer', unit: 'MB', better: 'lower' },
   { key: 'rssAfterMB_sshd', label: 'RSS after the load above, sshd (all its processes)', unit: 'MB', better: 'lower' },
   { key: 'rssAfterMB_ssh', label: 'RSS after the load above, ssh', unit: 'MB', better: 'lower' },
+  { key: 'rssAfterMB_holesail-server', label: 'RSS after the load above, holesail server', unit: 'MB', better: 'lower' },
+  { key: 'rssAfterMB_holesail-client', label: 'RSS after the load above, holesail client', unit: 'MB', better: 'lower' },
 ]
 
-const PATHS: PathName[] = ['direct', 'quinn', 'hive', 'ssh']
-const TITLES: Record<PathName, string> = { direct: 'direct', quinn: 'quinn', hive: 'hive', ssh: 'ssh -L' }
+const PATHS: PathName[] = ['direct', 'quinn', 'hive', 'ssh', 'holesail']
+const TITLES: Record<PathName, string> = { direct: 'direct', quinn: 'quinn', hive: 'hive', ssh: 'ssh -L', holesail: 'holesail' }
 
 function values(results: Results, path: PathName, key: string): number[] {
   return (results[path] ?? []).map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v))

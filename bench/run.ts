@@ -1,14 +1,14 @@
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { burst, freshRequest, idleConnections, iperf, wrk } from './measure.js'
-import { directPath, hivePath, quinnPath, sshPath, startTargets, type Path, type Targets } from './paths.js'
+import { directPath, hivePath, holesailPath, quinnPath, sshPath, startTargets, type Path, type Targets } from './paths.js'
 import { hasCommand, rssBytes, run, sleep, totalCpu } from './procs.js'
 import { renderJson, renderMarkdown, type PathName, type RunFigures } from './report.js'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { WAN_START } from './wan-section.js'
 
 /**
- * `npm run bench`: one run, four paths (direct, quinn, hive, ssh -L), the same loopback
+ * `npm run bench`: one run, five paths (direct, quinn, hive, ssh -L, holesail), the same loopback
  * targets. Each path is measured `runs` times; the report gives medians and spreads.
  */
 interface Options {
@@ -22,8 +22,10 @@ interface Options {
 const HERE = import.meta.dirname
 const REPO = join(HERE, '..', '..')
 
+const PATH_NAMES: PathName[] = ['direct', 'quinn', 'hive', 'ssh', 'holesail']
+
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, only: ['direct', 'quinn', 'hive', 'ssh'], out: join(REPO, 'bench', 'RESULTS.md'), json: false, runs: 3 }
+  const opts: Options = { quick: false, only: [...PATH_NAMES], out: join(REPO, 'bench', 'RESULTS.md'), json: false, runs: 3 }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--quick') opts.quick = true
@@ -33,7 +35,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--runs') opts.runs = Number(argv[++i])
     else throw new Error(`unknown option ${arg}; use --quick, --only PATHS, --out FILE, --runs N, --json`)
   }
-  for (const p of opts.only) if (!['direct', 'quinn', 'hive', 'ssh'].includes(p)) throw new Error(`unknown path ${p}`)
+  for (const p of opts.only) if (!PATH_NAMES.includes(p)) throw new Error(`unknown path ${p}`)
   if (opts.quick && !argv.includes('--runs')) opts.runs = 1
   return opts
 }
@@ -123,7 +125,13 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
     const idle = await idleConnections(path.httpPort!, s.idle)
     const after = rss()
     idle.release()
-    groups.forEach(([role], i) => (f[`idleKiB_${role}`] = (after[i]! - before[i]!) / 1024 / idle.opened))
+    groups.forEach(([role], i) => {
+      // A process still giving back memory from the load above shrinks meanwhile (holesail's
+      // client buffers bulk data without limit): no figure then, rather than a negative one.
+      const kib = (after[i]! - before[i]!) / 1024 / idle.opened
+      if (kib < 0) log(`${role} shrank while the idle connections were open: no figure`)
+      f[`idleKiB_${role}`] = kib < 0 ? null : kib
+    })
     // After all of the load above, and the idle connections gone: what each process still holds.
     await sleep(1000)
     rss().forEach((bytes, i) => (f[`rssAfterMB_${groups[i]![0]}`] = bytes / 2 ** 20))
@@ -136,6 +144,14 @@ async function main(): Promise<void> {
   checkTools(opts.only)
   const hiveBin = join(REPO, 'dist', 'cli.js')
   const endpointScript = join(HERE, 'quinn-endpoint.js')
+  // CommonJS, not compiled: run from the source tree, where it finds node_modules.
+  const holesailScript = join(REPO, 'bench', 'holesail-endpoint.cjs')
+  const open = async (name: PathName, t: Targets): Promise<Path> =>
+    name === 'direct' ? directPath(t)
+    : name === 'hive' ? await hivePath(t, hiveBin)
+    : name === 'ssh' ? await sshPath(t)
+    : name === 'holesail' ? await holesailPath(t, holesailScript)
+    : await quinnPath(endpointScript)
   const results: Partial<Record<PathName, RunFigures[]>> = {}
   let targets: Targets | undefined
   try {
@@ -143,8 +159,7 @@ async function main(): Promise<void> {
     for (let runIndex = 0; runIndex < opts.runs; runIndex++) {
       for (const name of opts.only) {
         process.stderr.write(`run ${runIndex + 1}/${opts.runs}, path ${name}\n`)
-        const path =
-          name === 'direct' ? directPath(targets) : name === 'hive' ? await hivePath(targets, hiveBin) : name === 'ssh' ? await sshPath(targets) : await quinnPath(endpointScript)
+        const path = await open(name, targets)
         try {
           ;(results[name] ??= []).push(await measurePath(path, opts.quick, endpointScript))
         } finally {
