@@ -3,8 +3,8 @@
 //   node quic-flood.mjs burst PORT COUNT HOLD_MS   2000 handshakes at once, held, then gone
 //   node quic-flood.mjs junk PORT PER_SECOND SECONDS   handshakes that start and never finish
 import { createSocket } from 'node:dgram'
-import { ephemeralIdentity } from '../../dist/identity/identity.js'
-import { QuicDialer } from '../../dist/transport/index.js'
+import { ephemeralIdentity } from '../../build/identity/identity.js'
+import { QuicDialer } from '../../build/transport/index.js'
 
 const [mode, portText, a, b] = process.argv.slice(2)
 const port = Number(portText)

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
  * does and reports how large its young generation became, with and without the call.
  */
 async function newSpaceMiB(callIt: boolean): Promise<number> {
-  const module = pathToFileURL(resolve('dist/cli/young-generation.js')).href
+  const module = pathToFileURL(resolve('build/cli/young-generation.js')).href
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8'
     import { keepYoungGenerationSmall } from '${module}'
