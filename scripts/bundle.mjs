@@ -1,7 +1,8 @@
 // Bundles tsc's output (build/) into dist/: hive's own modules become a few files, so that Node
 // resolves, reads and compiles a handful instead of about 80 at every start (`hive share` from
-// start to ready, profiled three times each: 28-53 ms less main-thread time, of 153-218). Dependencies stay in node_modules, and each lazily loaded part (the DHT, the
-// wormhole client, each command) stays a chunk of its own, loaded when used.
+// start to ready, profiled three times each: 28-53 ms less main-thread time, of 153-218).
+// Dependencies stay in node_modules, and each lazily loaded part (the DHT, the wormhole client,
+// each command) stays a chunk of its own, loaded when used.
 import { chmodSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
