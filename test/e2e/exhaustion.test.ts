@@ -97,7 +97,7 @@ describe('one peer cannot starve another', () => {
     const { hub, ticket } = await startHub([page.address, '-', '-'], ['--max-streams', '64'])
     const greedy = await startPeer(ticket, 'greedy')
     const other = await startPeer(ticket, 'other')
-    const requests = async (n: number): Promise<{ failures: number; p99: number }> => {
+    const requests = async (n: number): Promise<{ failures: number; p50: number; p99: number }> => {
       const times: number[] = []
       let failures = 0
       for (let i = 0; i < n; i++) {
@@ -106,7 +106,8 @@ describe('one peer cannot starve another', () => {
         else failures++
       }
       times.sort((a, b) => a - b)
-      return { failures, p99: times[Math.floor(0.99 * (times.length - 1))] ?? Infinity }
+      const at = (q: number): number => times[Math.floor(q * (times.length - 1))] ?? Infinity
+      return { failures, p50: at(0.5), p99: at(0.99) }
     }
     const baseline = await requests(100)
     // 100 open connections through one peer: 64 get streams, the rest wait for one to close.
@@ -118,9 +119,13 @@ describe('one peer cannot starve another', () => {
     const answered = (): number => held.filter((s) => s.bytesRead > 0).length
     await expect.poll(answered, { timeout: 10_000 }).toBe(64)
     const during = await requests(100)
-    console.log(`[figures] beside a peer at its 64 streams: p99 ${during.p99.toFixed(2)} ms (alone ${baseline.p99.toFixed(2)} ms), ${during.failures} failures`)
+    console.log(`[figures] beside a peer at its 64 streams: p50 ${during.p50.toFixed(2)} ms, p99 ${during.p99.toFixed(2)} ms (alone ${baseline.p50.toFixed(2)} and ${baseline.p99.toFixed(2)} ms), ${during.failures} failures`)
+    // A starved peer's requests would wait for the greedy one's streams, which never close
+    // here: seconds, then failures. p99 of 100 is their second-slowest, which one pause of a
+    // loaded CI machine decides, so its slack is wide; p50 watches the typical request.
     expect(during.failures).toBe(0)
-    expect(during.p99).toBeLessThan(2 * baseline.p99 + 10)
+    expect(during.p50).toBeLessThan(2 * baseline.p50 + 5)
+    expect(during.p99).toBeLessThan(2 * baseline.p99 + 100)
     // The waiting connections go through as others close: they wait, they do not fail.
     expect(answered()).toBe(64)
     const served = held.filter((s) => s.bytesRead > 0)
