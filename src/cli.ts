@@ -141,7 +141,7 @@ function main(argv: string[]): void {
     .option('--no-reconnect', 'exit when the hub is lost (10) or restarts (9), instead of reconnecting by itself')
     .option('--reconnect-timeout <DURATION>', 'give up (exit 10) when the hub has been gone this long (default: never)')
     .addOption(
-      new Option('--transport <KIND>', 'what carries the link: quic; udx (the DHT path, BBR: faster on lossy links, needs a hub on a DHT); auto: QUIC, or the DHT path if QUIC does not answer within 1 s')
+      new Option('--transport <KIND>', 'what carries the link: quic; udx (the DHT path, BBR: faster on lossy links, needs a hub on a DHT); auto: QUIC, or the DHT path if QUIC does not answer within 1 s or turns out to lose packets')
         .choices(['auto', 'quic', 'udx'])
         .default('auto'),
     )

@@ -101,6 +101,17 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.status(resumed ? `the link to the hub works again after ${seconds} s` : `reconnected after ${seconds} s ${HOW[peer.path]}, at ${peer.hubAddress}`)
     reporter.event('reconnected', { after_ms: afterMs, attempts, resumed, path: peer.path, remote_address: peer.hubAddress })
   })
+  peer.on('link_measured', (m) => {
+    const rtt = m.rttMs.toFixed(1)
+    if (m.lossy) reporter.status(`the QUIC link loses packets (${m.episodes} losses in ${m.pings} pings, RTT ${rtt} ms): moving to the UDX path`)
+    else reporter.status(`measured the QUIC link: ${m.episodes} losses in ${m.pings} pings, RTT ${rtt} ms; staying on QUIC`)
+    reporter.event('link_measured', { pings: m.pings, answered: m.answered, rtt_ms: m.rttMs, losses: m.episodes, loss_percent: m.lossPercent, lossy: m.lossy })
+  })
+  peer.on('transport_changed', (change) => {
+    if (change.transport === 'udx') reporter.status(`moved to the UDX path ${HOW[change.path]}, at ${peer.hubAddress}`)
+    else reporter.status(`warning: staying on QUIC: ${change.error}`)
+    reporter.event('transport_changed', change.transport === 'udx' ? { transport: 'udx', path: change.path, remote_address: peer.hubAddress } : { transport: 'quic', error: change.error })
+  })
 
   const how = HOW[peer.path]
   reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) ${how}, at ${peer.hubAddress}`)

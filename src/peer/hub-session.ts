@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { detach } from '../background.js'
-import { withDeadline } from '../deadline.js'
+import { sleep, withDeadline } from '../deadline.js'
 import { HiveError, errorMessage } from '../errors.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { pipe, type Carry } from '../link/pipe.js'
@@ -10,6 +10,7 @@ import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
 import type { ServiceName } from '../protocol/services.js'
 import { SafeEmitter } from '../safe-emitter.js'
+import type { ProbeSample } from './loss-probe.js'
 import { SpareStream } from './spare-stream.js'
 import { StreamSlots } from './stream-slots.js'
 
@@ -29,6 +30,9 @@ export const PING_INTERVAL_MS = 1_000
 const SEND_EARLY_BYTES = 64 * 1024
 /** Early bytes go out only on a link heard from this recently (the hub answers a ping every second). */
 const SEND_EARLY_HEARD_MS = 1_500
+
+/** A gap this long between 1 ms ticks means this process stood still meanwhile. */
+const STALL_MS = 4
 
 const ignoreError = (): void => undefined
 /** Nothing was read from the client yet: the connection can start over anywhere. */
@@ -52,6 +56,8 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   private readonly pinger: NodeJS.Timeout | null = null
   private pingSeq = 0
   private pongSeq = 0
+  /** Pings of a running probe by sequence number: when each was sent, and its round trip once answered. */
+  private probing: Map<number, { sentAt: number; rttMs: number | null }> | null = null
   /**
    * The last stream whose early bytes may have reached the hub's services. Unknown, so all of
    * them, unless the hub says which it took (it replaced this session) or that it never had
@@ -85,6 +91,48 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
 
   get sessionId(): string | undefined {
     return this.control.sessionId
+  }
+
+  /** Forwarded connections whose streams are open now. */
+  get openStreams(): number {
+    return this.streams.size
+  }
+
+  /**
+   * Sends `count` pings `spacingMs` apart and returns their round trips in ms, in the order
+   * sent (null: no answer within `waitMs` of the last ping). For a hub that answers pings only.
+   * A pong read just after this process stood still (a busy CPU, a GC pause) may have come in
+   * any time during the pause: its round trip is unknown, and marked `stalled`.
+   */
+  async probe(count: number, spacingMs: number, waitMs: number): Promise<ProbeSample[]> {
+    if (!this.pings || this.probing) return []
+    const sent = new Map<number, { sentAt: number; rttMs: number | null }>()
+    const stalls: { from: number; to: number }[] = []
+    let tick = performance.now()
+    const ticker = setInterval(() => {
+      const now = performance.now()
+      if (now - tick > STALL_MS) stalls.push({ from: tick, to: now })
+      tick = now
+    }, 1)
+    this.probing = sent
+    try {
+      for (let i = 0; i < count && !this.retired; i++) {
+        const seq = this.pingSeq++
+        sent.set(seq, { sentAt: performance.now(), rttMs: null })
+        detach(this.control.send({ type: 'ping', seq }), this.log, 'probing the link')
+        await sleep(spacingMs)
+      }
+      const until = Date.now() + waitMs
+      while (!this.retired && Date.now() < until && [...sent.values()].some((p) => p.rttMs === null)) await sleep(20)
+      return [...sent.values()].map(({ sentAt, rttMs }) => {
+        if (rttMs === null) return { rttMs: null, stalled: false }
+        const readAt = sentAt + rttMs
+        return { rttMs, stalled: stalls.some((s) => readAt >= s.from && readAt <= s.to + STALL_MS) }
+      })
+    } finally {
+      clearInterval(ticker)
+      this.probing = null
+    }
   }
 
   /** The link is lost or replaced: new connections must wait for the next session. */
@@ -224,7 +272,11 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
         const message = await this.control.next()
         if (message === null) break
         this.lastHeard = Date.now()
-        if (message.type === 'pong') this.pongSeq = Math.max(this.pongSeq, message.seq + 1)
+        if (message.type === 'pong') {
+          this.pongSeq = Math.max(this.pongSeq, message.seq + 1)
+          const probe = this.probing?.get(message.seq)
+          if (probe && probe.rttMs === null) probe.rttMs = performance.now() - probe.sentAt
+        }
         if (message.type === 'bye') return { code: 'HUB_STOPPED', reason: printable(message.reason), ...(message.code ? { byeCode: message.code } : {}) }
         if (message.type === 'abort') this.streams.get(message.stream)?.abort()
       }

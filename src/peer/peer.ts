@@ -8,15 +8,17 @@ import { SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { PEER_TRANSPORT_OPTIONS, QuicDialer, type TransportOptions } from '../transport/index.js'
-import { connectHub, type HubPaths, type TransportChoice } from './connect.js'
+import { connectHub, sayHello, type HubPaths, type TransportChoice } from './connect.js'
 import { sleep } from '../deadline.js'
 import { nextDelay } from '../retry.js'
 import type { Carry } from '../link/pipe.js'
+import type { Link } from '../link/types.js'
 import { ATTEMPT_TIMEOUT_MS, FATAL_ON_RECONNECT, RECONNECT, SILENT_MS, jittered } from './reconnect-policy.js'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
 import type { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
 import { listenLocal, type LocalListener } from './listeners.js'
+import { LOSS_PROBE, estimateLoss, type LossEstimate } from './loss-probe.js'
 import { PendingSockets } from './pending-sockets.js'
 
 export interface PeerOptions {
@@ -53,11 +55,17 @@ export interface PeerEvents {
   reconnecting: [{ attempt: number; nextInMs: number; error: string }]
   /** A link is back: a new one, or (`resumed`) the old one after a stall. */
   reconnected: [{ afterMs: number; attempts: number; resumed: boolean }]
+  /** `--transport auto` measured the QUIC link (see LOSS_PROBE); `lossy` means it moves to UDX. */
+  link_measured: [LossEstimate]
+  /** `--transport auto` moved the session from QUIC to the DHT path's UDX, or failed to. */
+  transport_changed: [{ transport: 'udx'; path: 'direct' | 'holepunched' | 'relayed' } | { transport: 'quic'; error: string }]
 }
 
 /** Connections that may wait for the link while the peer joins or reconnects, and for how long. */
 const MAX_PENDING = 256
 const MAX_PENDING_WAIT_MS = 30_000
+/** How many UDX links a move from a lossy QUIC link dials before it gives up: each met new connections. */
+const UDX_MOVE_TRIES = 3
 /** How often a silent link is looked at again while the peer waits on it. */
 const WATCH_MS = 250
 
@@ -81,6 +89,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
   private dhtDialer: Promise<DhtDialer> | null = null
   private leaving: Promise<void> | null = null
   private finished = false
+  /** A move to the UDX path under way: the session it leaves ends, and that is no loss. */
+  private switching: Promise<void> | null = null
 
   private constructor(
     readonly ticket: Ticket,
@@ -135,6 +145,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       peer.begin(new HubSession(link, control, log))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
       detach(peer.supervise(), log, 'watching the hub')
+      if (peer.paths.choice === 'auto' && peer.dhtDialer) detach(peer.measure(), log, 'measuring the link')
       return peer
     } catch (err) {
       peer.release()
@@ -161,6 +172,10 @@ export class Peer extends SafeEmitter<PeerEvents> {
       if (!session || this.leaving || this.finished) return
       const outcome = await this.watch(session)
       if (this.leaving || this.finished) return
+      // A move to UDX replaced this session (the hub ends the old one when the new one says
+      // hello, perhaps before the move has finished): follow its successor.
+      if (this.switching) await this.switching
+      if (this.session && this.session !== session) continue
       if (outcome === 'silent') {
         // No word for a while: the hub may be gone, or the link only stalled (QUIC backs off
         // after an outage). Dial again, naming the session: a hub that still hears us says so.
@@ -270,6 +285,68 @@ export class Peer extends SafeEmitter<PeerEvents> {
       this.log.debug({ attempts, wait, err: errorMessage(error) }, alive ? 'the hub still hears the stalled link' : 'reconnect failed')
       await this.pause(wait, stalled)
     }
+  }
+
+  /**
+   * `--transport auto`, joined over QUIC to a hub also on the DHT: probes the link for loss
+   * (LOSS_PROBE), and on a lossy one moves the session to the DHT path, whose UDX streams keep
+   * their speed there (README, lossy links). It moves only once no connection is open on QUIC,
+   * since the hub ends the old session when the new one says hello; new connections wait for
+   * that hello (one round trip).
+   */
+  private async measure(): Promise<void> {
+    await sleep(LOSS_PROBE.delayMs, this.options.signal).catch(() => undefined)
+    const session = this.session
+    if (!session || session.link.path !== 'direct' || !session.pings || this.leaving || this.finished) return
+    const estimate = estimateLoss(await session.probe(LOSS_PROBE.pings, LOSS_PROBE.spacingMs, LOSS_PROBE.answerWaitMs))
+    if (estimate.pings === 0 || this.session !== session) return
+    this.log.info(estimate, 'measured the link')
+    this.notify('link_measured', estimate)
+    if (!estimate.lossy) return
+    const link = await this.dialUdxWhenIdle(session)
+    if (!link) return
+    this.switching = (async () => {
+      session.retire()
+      try {
+        const control = await sayHello(link, this.ticket, this.options.name, ATTEMPT_TIMEOUT_MS)
+        this.begin(new HubSession(link, control, this.log))
+        session.close()
+        // Measured lossy: reconnects stay on UDX, which also connects directly.
+        this.paths = { ...this.paths!, choice: 'udx' }
+        this.log.info({ path: link.path, address: link.remoteAddress }, 'moved to the UDX path')
+        this.notify('transport_changed', { transport: 'udx', path: link.path })
+      } catch (err) {
+        // The hub may have ended the QUIC session already: the supervisor reconnects as after a loss.
+        link.close()
+        session.close()
+        this.notify('transport_changed', { transport: 'quic', error: `the hub did not take the UDX link: ${errorMessage(err)}` })
+      }
+    })()
+    await this.switching
+    this.switching = null
+  }
+
+  /**
+   * A UDX link to the hub, dialled once no connection is open on `session` and still idle when
+   * it is up: a hub closes a link that has not said hello within 10 s, so it is not dialled
+   * ahead. Null when the session ends first, or after a few tries that met new connections.
+   */
+  private async dialUdxWhenIdle(session: HubSession): Promise<Link | null> {
+    const current = (): boolean => this.session === session && !session.retired && !this.leaving && !this.finished
+    for (let attempt = 0; attempt < UDX_MOVE_TRIES; attempt++) {
+      while (current() && session.openStreams > 0) await sleep(WATCH_MS)
+      if (!current()) return null
+      let link: Link
+      try {
+        link = await (await this.dhtDialer!).dial(this.ticket, this.options.connectTimeoutMs ?? 10_000, this.options.signal)
+      } catch (err) {
+        this.notify('transport_changed', { transport: 'quic', error: `the UDX path did not connect: ${errorMessage(err)}` })
+        return null
+      }
+      if (current() && session.openStreams === 0 && !link.isClosed) return link
+      link.close()
+    }
+    return null
   }
 
   /** Says, once per outage, that the link to the hub is gone. */

@@ -1,9 +1,10 @@
 import { createSocket } from 'node:dgram'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { httpGet } from '../helpers/clients.js'
+import { httpGet, tcpConnect } from '../helpers/clients.js'
 import { killAll, runHive } from '../helpers/hive.js'
 import { startPageServer } from '../helpers/services.js'
-import { resign, via } from '../helpers/tickets.js'
+import { hubPort, resign, via } from '../helpers/tickets.js'
+import { startUdpProxy } from '../helpers/udp-proxy.js'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 
 /** A run of `count` free UDP ports on loopback: `hive relay` uses its port and the 3 after it. */
@@ -116,6 +117,62 @@ describe('--transport', () => {
     expect(await peer.exited).toBe(4)
     expect(peer.stderr).toMatch(/could not reach hub `quic-hub` at `127\.0\.0\.1:9`/)
   }, 30_000)
+
+  it('auto: a QUIC link found losing packets moves to UDX once idle, and the services keep working', async () => {
+    const { bootstrap, hub, ticket } = await relayAndHub('auto-hub')
+    await hub.waitEvent('dht_ready')
+    // QUIC goes through a proxy (50 ms RTT) that will lose packets; the DHT path reaches the hub on loopback.
+    const proxy = await startUdpProxy(hubPort(ticket))
+    try {
+      const peer = runHive(['join', 'auto-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, proxy.address) })
+      const ready = await peer.waitEvent('join_ready', 30_000)
+      expect(ready.path).toBe('direct')
+      const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
+      // A connection open on QUIC holds the move back until it closes.
+      const held = await tcpConnect(frontend)
+      held.on('error', () => undefined)
+      held.write('GET /n/0 HTTP/1.1\r\nHost: x\r\n\r\n')
+      proxy.impair({ loss: 0.03, delayMs: 25 }, { loss: 0.03, delayMs: 25 })
+      const measured = await peer.waitEvent('link_measured', 30_000)
+      expect(measured).toMatchObject({ lossy: true, pings: 200 })
+      expect(measured.losses as number).toBeGreaterThanOrEqual(2)
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      expect(peer.stdout).not.toMatch(/transport_changed/)
+      held.destroy()
+      const changed = await peer.waitEvent('transport_changed', 30_000)
+      expect(changed).toMatchObject({ transport: 'udx' })
+      expect(changed.path).not.toBe('direct')
+      expect(peer.stderr).toMatch(/moving to the UDX path/)
+      const before = proxy.stats().forwarded
+      for (let i = 0; i < 10; i++) expect((await httpGet(frontend, `/n/${i}`)).body.toString()).toBe(JSON.stringify({ n: i }))
+      // Those requests went over UDX: nothing more crossed the lossy proxy but stray QUIC packets.
+      expect(proxy.stats().forwarded - before).toBeLessThan(20)
+    } finally {
+      proxy.close()
+    }
+  }, 60_000)
+
+  it('auto: a clean QUIC link is measured and kept', async () => {
+    const { bootstrap, hub, ticket } = await relayAndHub('clean-hub')
+    await hub.waitEvent('dht_ready')
+    const proxy = await startUdpProxy(hubPort(ticket))
+    try {
+      proxy.impair({ delayMs: 25, jitterMs: 2 }, { delayMs: 25, jitterMs: 2 })
+      const peer = runHive(['join', 'clean-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, proxy.address) })
+      const ready = await peer.waitEvent('join_ready', 30_000)
+      expect(ready.path).toBe('direct')
+      const measured = await peer.waitEvent('link_measured', 30_000)
+      console.log('[figures] clean link:', JSON.stringify(measured))
+      // A pause of the hub's own (this machine is loaded) can look like one loss; two make a decision.
+      expect(measured).toMatchObject({ lossy: false, answered: 200 })
+      expect(measured.rtt_ms as number).toBeGreaterThanOrEqual(45)
+      const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
+      expect((await httpGet(frontend, '/n/1')).status).toBe(200)
+      expect(peer.stdout).not.toMatch(/transport_changed/)
+    } finally {
+      proxy.close()
+    }
+  }, 60_000)
 
   it('udx without a DHT is a usage error, in one line, before anything is dialled', async () => {
     const hub = runHive(['share', page.address, '-', '-', 'plain-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none'])
