@@ -309,7 +309,9 @@ export class Peer extends SafeEmitter<PeerEvents> {
       session.retire()
       try {
         const control = await sayHello(link, this.ticket, this.options.name, ATTEMPT_TIMEOUT_MS)
-        this.begin(new HubSession(link, control, this.log))
+        const fresh = new HubSession(link, control, this.log)
+        if (this.leaving || this.finished) return void (await fresh.leave('peer left'))
+        this.begin(fresh)
         session.close()
         // Measured lossy: reconnects stay on UDX, which also connects directly.
         this.paths = { ...this.paths!, choice: 'udx' }
