@@ -16,8 +16,7 @@ export async function startTargets(httpServerScript: string): Promise<Targets> {
   const iperf = start('iperf3', ['-s', '-p', String(iperfPort), '-B', '127.0.0.1'])
   const http = start(process.execPath, [httpServerScript, '0'])
   await waitForPort(iperfPort)
-  for (let i = 0; i < 100 && !http.stdout().includes('\n'); i++) await sleep(50)
-  const httpPort = Number(http.stdout().trim())
+  const httpPort = Number(await firstLine(http, 'the HTTP target', 5_000))
   return { httpPort, iperfPort, stop: async () => void (await Promise.all([iperf.stop(), http.stop()])) }
 }
 
@@ -52,7 +51,7 @@ export async function jsonEvent(proc: Managed, event: string, timeoutMs = 15_000
 }
 
 /** The first line a process printed, polling its stdout every 2 ms. */
-async function firstLine(proc: Managed, what: string, timeoutMs = 15_000): Promise<string> {
+export async function firstLine(proc: Managed, what: string, timeoutMs = 15_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   while (!proc.stdout().includes('\n')) {
     if (Date.now() > deadline || proc.child.exitCode !== null) throw new Error(`${what} did not start: ${proc.stderr().slice(-500)}`)
@@ -134,8 +133,7 @@ export async function holesailPath(t: Targets, endpointScript: string): Promise<
 
 export async function quinnPath(endpointScript: string): Promise<Path & { port: number }> {
   const server = start(process.execPath, [endpointScript, 'server'])
-  for (let i = 0; i < 100 && !server.stdout().includes('\n'); i++) await sleep(50)
-  const port = Number(server.stdout().trim())
+  const port = Number(await firstLine(server, 'quinn endpoint', 5_000))
   if (!port) throw new Error(`quinn endpoint did not start: ${server.stderr()}`)
   return { name: 'quinn', httpPort: null, iperfPort: null, port, groups: { server: () => [server.child.pid!] }, stop: () => server.stop() }
 }

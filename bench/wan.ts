@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { iperf, wrk, type Where } from './measure.js'
-import { jsonEvent, prepareSshd } from './paths.js'
+import { firstLine, jsonEvent, prepareSshd } from './paths.js'
 import { hasCommand, run, sleep, start, type Managed } from './procs.js'
 import { WAN_END, WAN_START } from './wan-section.js'
 import { PROFILES, WAN_PATHS, renderWan, type WanPath, type WanResults } from './wan-report.js'
@@ -85,8 +85,7 @@ async function startServers(withSsh: boolean): Promise<Servers> {
     procs.push(inNs(NS_B, 'iperf3', ['-s', '-p', String(iperfPort)]))
     const http = inNs(NS_B, process.execPath, [join(HERE, 'http-server.js'), '0', '0.0.0.0'])
     procs.push(http)
-    for (let i = 0; i < 200 && !http.stdout().includes('\n'); i++) await sleep(50)
-    const httpPort = Number(http.stdout().trim())
+    const httpPort = Number(await firstLine(http, 'the HTTP target', 10_000))
     if (!httpPort) throw new Error(`the HTTP target did not start: ${http.stderr()}`)
     const sshDir = mkdtempSync(join(tmpdir(), 'hive-wan-ssh-'))
     const sshd = withSsh ? startSshd(sshDir) : null
