@@ -5,6 +5,7 @@
 // each command) stays a chunk of its own, loaded when used.
 import { chmodSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 
 export async function bundle(root = join(import.meta.dirname, '..')) {
@@ -24,4 +25,5 @@ export async function bundle(root = join(import.meta.dirname, '..')) {
   chmodSync(join(outdir, 'cli.js'), 0o755)
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await bundle()
+// Run as a script (npm run build); compared as URLs, so that a path with spaces still matches.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await bundle()
