@@ -105,7 +105,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     const rtt = m.rttMs.toFixed(1)
     if (m.lossy) reporter.status(`the QUIC link loses packets (${m.episodes} losses in ${m.pings} pings, RTT ${rtt} ms): moving to the UDX path`)
     else reporter.status(`measured the QUIC link: ${m.episodes} losses in ${m.pings} pings, RTT ${rtt} ms; staying on QUIC`)
-    reporter.event('link_measured', { pings: m.pings, answered: m.answered, rtt_ms: m.rttMs, losses: m.episodes, loss_percent: m.lossPercent, lossy: m.lossy })
+    reporter.event('link_measured', { pings: m.pings, answered: m.answered, stalled: m.stalled, rtt_ms: m.rttMs, losses: m.episodes, loss_percent: m.lossPercent, lossy: m.lossy })
   })
   peer.on('transport_changed', (change) => {
     if (change.transport === 'udx') reporter.status(`moved to the UDX path ${HOW[change.path]}, at ${peer.hubAddress}`)

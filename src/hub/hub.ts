@@ -19,6 +19,7 @@ import { RefusalDigest, type Refusal, type RefusalKind, type RefusalSummary } fr
 import { quicStreamLimit } from '../protocol/stream-limit.js'
 import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.js'
 import { rawPrivateKey } from '../identity/ed25519.js'
+import { StallWatch } from '../stall-watch.js'
 
 export { DEFAULT_HUB_LIMITS, type HubLimits }
 
@@ -114,6 +115,7 @@ export class Hub extends SafeEmitter<HubEvents> {
       token: options.identity.token,
       services: options.services,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+      stalls: new StallWatch(),
       headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
       dialTimeoutMs: options.dialTimeoutMs ?? 5_000,
       log: log.child({ component: 'forward' }),
@@ -304,6 +306,7 @@ export class Hub extends SafeEmitter<HubEvents> {
       for (const release of this.openSockets) release()
       for (const listener of this.linkListeners) listener.close()
       this.digest.flush()
+      this.ctx.stalls.stop()
     })()
     return this.stopping
   }

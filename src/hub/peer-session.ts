@@ -8,6 +8,7 @@ import { ControlChannel } from '../link/control-channel.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { withDeadline } from '../deadline.js'
 import { printable } from '../printable.js'
+import { StallWatch } from '../stall-watch.js'
 import { forwardStream, type ForwardContext, type StreamRegistry } from './forward.js'
 
 export interface SessionContext extends ForwardContext {
@@ -17,6 +18,8 @@ export interface SessionContext extends ForwardContext {
   alpn: string
   token: Uint8Array
   helloTimeoutMs: number
+  /** The hub's watch on its own pauses, run while peers probe the link (see `ping.probe`). */
+  stalls: StallWatch
   /**
    * Asked once the hello checks out, before the welcome: null to admit the peer, or why not
    * (the hub is full, or the session the hello would resume is still alive). The hub may end
@@ -43,6 +46,10 @@ export interface SessionPeer {
  * (retransmission backoff), and the peer keeps such a link while the hub holds it.
  */
 export const PEER_SILENCE_MS = 20_000
+/** After a probe's ping, the hub watches its own pauses this long: a train is a second or two. */
+const PROBE_WATCH_MS = 5_000
+/** A pause is told in whole ms, up to this (PROTOCOL.md's bound). */
+const MAX_PAUSE_MS = 60_000
 
 function tokenMatches(expected: Uint8Array, offered: string): boolean {
   const given = Buffer.from(offered, 'base64url')
@@ -206,7 +213,10 @@ export class PeerSession {
         this.lastHeard = Date.now()
         if (message.type === 'ping') {
           this.pinging = true
-          detach(this.control!.send({ type: 'pong', seq: message.seq }), this.log, 'answering a ping')
+          // Read just after a pause of the hub's own, a probe's ping looks late by that much: say so.
+          if (message.probe) this.ctx.stalls.watchFor(PROBE_WATCH_MS)
+          const paused = message.probe === true ? Math.min(MAX_PAUSE_MS, Math.ceil(this.ctx.stalls.pausedAt(performance.now()))) : 0
+          detach(this.control!.send({ type: 'pong', seq: message.seq, ...(paused > 0 ? { paused } : {}) }), this.log, 'answering a ping')
           continue
         }
         if (message.type === 'bye') {

@@ -10,6 +10,7 @@ import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
 import type { ServiceName } from '../protocol/services.js'
 import { SafeEmitter } from '../safe-emitter.js'
+import { StallWatch } from '../stall-watch.js'
 import type { ProbeSample } from './loss-probe.js'
 import { SpareStream } from './spare-stream.js'
 import { StreamSlots } from './stream-slots.js'
@@ -30,9 +31,6 @@ export const PING_INTERVAL_MS = 1_000
 const SEND_EARLY_BYTES = 64 * 1024
 /** Early bytes go out only on a link heard from this recently (the hub answers a ping every second). */
 const SEND_EARLY_HEARD_MS = 1_500
-
-/** A gap this long between 1 ms ticks means this process stood still meanwhile. */
-const STALL_MS = 4
 
 const ignoreError = (): void => undefined
 /** Nothing was read from the client yet: the connection can start over anywhere. */
@@ -57,7 +55,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
   private pingSeq = 0
   private pongSeq = 0
   /** Pings of a running probe by sequence number: when each was sent, and its round trip once answered. */
-  private probing: Map<number, { sentAt: number; rttMs: number | null }> | null = null
+  private probing: Map<number, { sentAt: number; rttMs: number | null; hubPausedMs: number }> | null = null
   /**
    * The last stream whose early bytes may have reached the hub's services. Unknown, so all of
    * them, unless the hub says which it took (it replaced this session) or that it never had
@@ -102,35 +100,30 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
    * Sends `count` pings `spacingMs` apart and returns their round trips in ms, in the order
    * sent (null: no answer within `waitMs` of the last ping). For a hub that answers pings only.
    * A pong read just after this process stood still (a busy CPU, a GC pause) may have come in
-   * any time during the pause: its round trip is unknown, and marked `stalled`.
+   * any time during the pause, so each sample carries the pauses around it: this process's, and
+   * the one the hub says it had just before reading the ping (pings marked `probe` ask it to watch).
    */
   async probe(count: number, spacingMs: number, waitMs: number): Promise<ProbeSample[]> {
     if (!this.pings || this.probing) return []
-    const sent = new Map<number, { sentAt: number; rttMs: number | null }>()
-    const stalls: { from: number; to: number }[] = []
-    let tick = performance.now()
-    const ticker = setInterval(() => {
-      const now = performance.now()
-      if (now - tick > STALL_MS) stalls.push({ from: tick, to: now })
-      tick = now
-    }, 1)
+    const sent = new Map<number, { sentAt: number; rttMs: number | null; hubPausedMs: number }>()
+    const watch = new StallWatch()
+    watch.watchFor(count * spacingMs + waitMs + 1_000)
     this.probing = sent
     try {
       for (let i = 0; i < count && !this.retired; i++) {
         const seq = this.pingSeq++
-        sent.set(seq, { sentAt: performance.now(), rttMs: null })
-        detach(this.control.send({ type: 'ping', seq }), this.log, 'probing the link')
+        sent.set(seq, { sentAt: performance.now(), rttMs: null, hubPausedMs: 0 })
+        detach(this.control.send({ type: 'ping', seq, probe: true }), this.log, 'probing the link')
         await sleep(spacingMs)
       }
       const until = Date.now() + waitMs
       while (!this.retired && Date.now() < until && [...sent.values()].some((p) => p.rttMs === null)) await sleep(20)
-      return [...sent.values()].map(({ sentAt, rttMs }) => {
-        if (rttMs === null) return { rttMs: null, stalled: false }
-        const readAt = sentAt + rttMs
-        return { rttMs, stalled: stalls.some((s) => readAt >= s.from && readAt <= s.to + STALL_MS) }
-      })
+      return [...sent.values()].map(({ sentAt, rttMs, hubPausedMs }) => ({
+        rttMs,
+        pausedMs: rttMs === null ? 0 : hubPausedMs + watch.pausedAt(sentAt + rttMs),
+      }))
     } finally {
-      clearInterval(ticker)
+      watch.stop()
       this.probing = null
     }
   }
@@ -275,7 +268,10 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
         if (message.type === 'pong') {
           this.pongSeq = Math.max(this.pongSeq, message.seq + 1)
           const probe = this.probing?.get(message.seq)
-          if (probe && probe.rttMs === null) probe.rttMs = performance.now() - probe.sentAt
+          if (probe && probe.rttMs === null) {
+            probe.rttMs = performance.now() - probe.sentAt
+            probe.hubPausedMs = message.paused ?? 0
+          }
         }
         if (message.type === 'bye') return { code: 'HUB_STOPPED', reason: printable(message.reason), ...(message.code ? { byeCode: message.code } : {}) }
         if (message.type === 'abort') this.streams.get(message.stream)?.abort()

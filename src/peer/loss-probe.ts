@@ -38,15 +38,21 @@ export const LOSS_PROBE: Readonly<LossProbePolicy> = {
   switchAtEpisodes: 2,
 }
 
-/** One ping's round trip in ms (null: never answered); `stalled`: read late by a pause of our own. */
+/**
+ * One ping's round trip in ms (null: never answered), and how long the peer's or the hub's
+ * process stood still just before reading it (a busy CPU, a GC pause): at most that much of
+ * the round trip may be theirs rather than the network's.
+ */
 export interface ProbeSample {
   rttMs: number | null
-  stalled: boolean
+  pausedMs: number
 }
 
 export interface LossEstimate {
   pings: number
   answered: number
+  /** Answers that came late, but no later than a pause of the peer's or the hub's own explains: not counted. */
+  stalled: number
   /** The fastest round trip seen, in ms. */
   rttMs: number
   /** Runs of late or missing answers: each is at least one lost packet. */
@@ -57,24 +63,24 @@ export interface LossEstimate {
 }
 
 /**
- * Reads a probe's samples, in the order the pings were sent. A stalled sample tells nothing
- * either way: it neither sets the fastest round trip nor counts as late, and an episode runs
- * on across it.
+ * Reads a probe's samples, in the order the pings were sent. An answer is late when its round
+ * trip, less any pause of the processes' own around its reading, is still above the line.
  */
 export function estimateLoss(samples: readonly ProbeSample[], policy: Readonly<LossProbePolicy> = LOSS_PROBE): LossEstimate {
-  const timed = samples.filter((s) => s.rttMs !== null && !s.stalled).map((s) => s.rttMs!)
+  // A pause only ever adds to a round trip, so the fastest one is the network's.
+  const timed = samples.filter((s) => s.rttMs !== null).map((s) => s.rttMs!)
   const rttMs = timed.length > 0 ? Math.min(...timed) : Infinity
   const lateAbove = rttMs * policy.lateFactor + policy.lateSlackMs
   let episodes = 0
+  let stalled = 0
   let inEpisode = false
   for (const s of samples) {
-    if (s.stalled) continue
-    const late = s.rttMs === null || s.rttMs > lateAbove
+    const late = s.rttMs === null || s.rttMs - s.pausedMs > lateAbove
+    if (!late && s.rttMs! > lateAbove) stalled++
     if (late && !inEpisode) episodes++
     inEpisode = late
   }
   const pings = samples.length
   const lossPercent = pings === 0 ? 0 : (100 * episodes) / pings
-  const answered = samples.filter((s) => s.rttMs !== null).length
-  return { pings, answered, rttMs, episodes, lossPercent, lossy: pings > 0 && episodes >= policy.switchAtEpisodes }
+  return { pings, answered: timed.length, stalled, rttMs, episodes, lossPercent, lossy: pings > 0 && episodes >= policy.switchAtEpisodes }
 }

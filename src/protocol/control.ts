@@ -73,9 +73,13 @@ export const checkBye = object(
 )
 /** Version 2: abandon the data stream with this QUIC stream index, at once (see PROTOCOL.md). */
 export const checkAbort = object({ type: oneOf(['abort'] as const), stream: integer(1, 2 ** 32) }, loose)
-/** Version 2: a liveness check; a hub that gave a `session` in its welcome answers each with a pong. */
-export const checkPing = object({ type: oneOf(['ping'] as const), seq: u32 }, loose)
-export const checkPong = object({ type: oneOf(['pong'] as const), seq: u32 }, loose)
+/**
+ * Version 2: a liveness check; a hub that gave a `session` in its welcome answers each with a
+ * pong. A ping with `probe` is one of a train that times the link: the hub then watches for
+ * pauses of its own, and the pong of a ping it read just after one says how long it was (`paused`, ms).
+ */
+export const checkPing = object({ type: oneOf(['ping'] as const), seq: u32, probe: optional(oneOf([true, false] as const)) }, loose)
+export const checkPong = object({ type: oneOf(['pong'] as const), seq: u32, paused: optional(integer(0, 60_000)) }, loose)
 
 const CHECKS = { hello: checkHello, welcome: checkWelcome, refused: checkRefused, bye: checkBye, abort: checkAbort, ping: checkPing, pong: checkPong }
 export type Hello = Checked<typeof checkHello>

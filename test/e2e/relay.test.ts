@@ -156,23 +156,36 @@ describe('--transport', () => {
     const { bootstrap, hub, ticket } = await relayAndHub('clean-hub')
     await hub.waitEvent('dht_ready')
     const proxy = await startUdpProxy(hubPort(ticket))
+    proxy.watchPauses()
     try {
       proxy.impair({ delayMs: 25, jitterMs: 2 }, { delayMs: 25, jitterMs: 2 })
-      const peer = runHive(['join', 'clean-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, proxy.address) })
-      const ready = await peer.waitEvent('join_ready', 30_000)
-      expect(ready.path).toBe('direct')
-      const measured = await peer.waitEvent('link_measured', 30_000)
-      console.log('[figures] clean link:', JSON.stringify(measured))
-      // A pause of the hub's own (this machine is loaded) can look like one loss; two make a decision.
-      expect(measured).toMatchObject({ lossy: false, answered: 200 })
-      expect(measured.rtt_ms as number).toBeGreaterThanOrEqual(45)
-      const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
-      expect((await httpGet(frontend, '/n/1')).status).toBe(200)
-      expect(peer.stdout).not.toMatch(/transport_changed/)
+      // The proxy runs in this test process. When the loaded machine holds it up, packets wait
+      // in its socket, and the link it plays has a jitter spike that looks like a loss: a
+      // measurement taken while that happened twice is taken again, at most twice.
+      for (let attempt = 1; ; attempt++) {
+        const since = Date.now()
+        const peer = runHive(['join', 'clean-peer', '--ticket', '-', '--json', '--dht-bootstrap', bootstrap, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-'], { stdin: via(ticket, proxy.address) })
+        const ready = await peer.waitEvent('join_ready', 30_000)
+        expect(ready.path).toBe('direct')
+        const measured = await peer.waitEvent('link_measured', 30_000)
+        const pauses = proxy.pausesSince(since).filter((ms) => ms >= 25)
+        console.log(`[figures] clean link, attempt ${attempt}:`, JSON.stringify(measured), 'proxy pauses of 25 ms or more:', pauses)
+        if (measured.lossy === true && pauses.length >= 2 && attempt < 3) {
+          peer.signal('SIGTERM')
+          await peer.exited
+          continue
+        }
+        expect(measured).toMatchObject({ lossy: false, answered: 200 })
+        expect(measured.rtt_ms as number).toBeGreaterThanOrEqual(45)
+        const frontend = Number((ready.services as Record<string, string>).frontend!.split(':')[1])
+        expect((await httpGet(frontend, '/n/1')).status).toBe(200)
+        expect(peer.stdout).not.toMatch(/transport_changed/)
+        break
+      }
     } finally {
       proxy.close()
     }
-  }, 60_000)
+  }, 120_000)
 
   it('udx without a DHT is a usage error, in one line, before anything is dialled', async () => {
     const hub = runHive(['share', page.address, '-', '-', 'plain-hub', '--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none'])

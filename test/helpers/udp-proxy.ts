@@ -23,6 +23,13 @@ export interface UdpProxy {
   /** Gives every client a new source port toward the hub, as a NAT rebinding does. */
   rebind(): void
   stats(): { forwarded: number; dropped: number; duplicated: number }
+  /**
+   * Starts noting when the proxy itself stands still (this test process is busy, or the
+   * machine is): packets then wait in the socket buffer, as on a link with a jitter spike.
+   */
+  watchPauses(): void
+  /** Pauses of 10 ms or more since `since` (Date.now() time), in ms. */
+  pausesSince(since: number): number[]
   close(): void
 }
 
@@ -39,6 +46,8 @@ export async function startUdpProxy(hubPort: number, hubHost = '127.0.0.1'): Pro
   let dark = false
   const counts = { forwarded: 0, dropped: 0, duplicated: 0 }
   const timers = new Set<NodeJS.Timeout>()
+  const pauses: { at: number; ms: number }[] = []
+  let ticker: NodeJS.Timeout | null = null
 
   const send = (socket: Socket, packet: Buffer, port: number, host: string, how: Impairment): void => {
     if (dark || Math.random() < how.loss) {
@@ -104,7 +113,17 @@ export async function startUdpProxy(hubPort: number, hubHost = '127.0.0.1'): Pro
       }
     },
     stats: () => ({ ...counts }),
+    watchPauses() {
+      let tick = performance.now()
+      ticker ??= setInterval(() => {
+        const now = performance.now()
+        if (now - tick >= 10) pauses.push({ at: Date.now(), ms: Math.round(now - tick) })
+        tick = now
+      }, 1)
+    },
+    pausesSince: (since) => pauses.filter((p) => p.at >= since).map((p) => p.ms),
     close() {
+      if (ticker) clearInterval(ticker)
       for (const timer of timers) clearTimeout(timer)
       for (const flow of flows.values()) flow.upstream.close()
       front.close()

@@ -119,6 +119,32 @@ describe('admission', () => {
     expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: 8 })
   })
 
+  it("tells in the pong of a probe's ping how long the hub had stood still before reading it", async () => {
+    const h = await hub()
+    const p = await peer(h)
+    await p.send(rawFrame(helloFor(h.ticket, 'laptop', 2)))
+    expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
+    // The first probe ping starts the hub's watch; a plain ping never carries the mark.
+    await p.send(rawFrame({ type: 'ping', seq: 1, probe: true }))
+    expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: 1 })
+    // The hub runs in this process: holding the event loop makes it stand still before it reads
+    // the next ping. Whether the ping reaches it during the hold is up to QUIC's thread, so try a few times.
+    const paused: number[] = []
+    for (let seq = 2; seq < 12 && !paused.some((ms) => ms >= 20); seq += 2) {
+      await new Promise((r) => setTimeout(r, 20))
+      const sending = p.send(Buffer.concat([rawFrame({ type: 'ping', seq, probe: true }), rawFrame({ type: 'ping', seq: seq + 1 })]))
+      const until = performance.now() + 60
+      while (performance.now() < until);
+      await sending
+      const pong = await readFrame(p.control)
+      expect(pong).toMatchObject({ type: 'pong', seq })
+      paused.push((pong!.paused as number | undefined) ?? 0)
+      // A plain ping's pong never tells a pause.
+      expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: seq + 1 })
+    }
+    expect(Math.max(...paused)).toBeGreaterThanOrEqual(20)
+  })
+
   it('a hello resuming an open session from the same address is refused (in_session), and that session lives on', async () => {
     const h = await hub()
     const joins: boolean[] = []

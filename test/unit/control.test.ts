@@ -30,6 +30,8 @@ describe('control frames', () => {
     { type: 'bye', reason: 'hub restarting', code: 'restarting' },
     { type: 'ping', seq: 0 },
     { type: 'pong', seq: 41 },
+    { type: 'ping', seq: 3, probe: true },
+    { type: 'pong', seq: 3, paused: 37 },
   ])('round-trips $type', (message) => {
     const decoded = decodeControl(encodeControl(message))
     expect(decoded).toEqual({ ok: true, message, rest: Buffer.alloc(0) })
@@ -70,6 +72,9 @@ describe('control frames', () => {
     ['a session id of 200 characters', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, session: 'a'.repeat(200) })), 'bad-message'],
     ['a ping without a number', frame(JSON.stringify({ type: 'ping', seq: 'one' })), 'bad-message'],
     ['a negative pong', frame(JSON.stringify({ type: 'pong', seq: -1 })), 'bad-message'],
+    ['a probe flag that is not a boolean', frame(JSON.stringify({ type: 'ping', seq: 1, probe: 'yes' })), 'bad-message'],
+    ['a pause of a fraction of a ms', frame(JSON.stringify({ type: 'pong', seq: 1, paused: 2.5 })), 'bad-message'],
+    ['a pause of more than a minute', frame(JSON.stringify({ type: 'pong', seq: 1, paused: 60_001 })), 'bad-message'],
     ['a hello in version 3', frame(JSON.stringify({ ...hello, version: 3 })), 'unsupported-version'],
     ['a hello without a version', frame(JSON.stringify({ type: 'hello', token: hello.token })), 'unsupported-version'],
   ])('rejects %s', (_name, bytes, reason) => {
