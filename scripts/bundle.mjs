@@ -1,12 +1,15 @@
-// Bundles tsc's output (build/) into dist/: hive's own modules become a few files, so that Node
-// resolves, reads and compiles a handful instead of about 80 at every start (`hive share` from
-// start to ready, profiled three times each: 28-53 ms less main-thread time, of 153-218).
-// Dependencies stay in node_modules, and each lazily loaded part (the DHT, the wormhole client,
-// each command) stays a chunk of its own, loaded when used.
+// Bundles tsc's output (build/) into dist/: hive's modules and its pure-JS dependencies
+// (commander, pino, zod, @noble/*) become a few files, so that Node resolves, reads and compiles
+// a handful instead of about 150 at every start (bench/OPTIMISATIONS.md). Each lazily loaded
+// part (the wormhole client, each command) stays a chunk of its own, loaded when used. What
+// loads native code or is loaded only for the DHT path stays in node_modules.
 import { chmodSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
+
+/** Native code (quinn; the DHT's UDX and sodium), and large libraries loaded only on their path (the DHT, the wormhole's WebSocket). */
+const EXTERNAL = ['@chainsafe/libp2p-quic', 'hyperdht', 'hyperdht/*', 'blind-relay', 'undici']
 
 export async function bundle(root = join(import.meta.dirname, '..')) {
   const outdir = join(root, 'dist')
@@ -19,7 +22,9 @@ export async function bundle(root = join(import.meta.dirname, '..')) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    external: EXTERNAL,
+    // CommonJS dependencies inside an ES module bundle still `require` Node's built-ins.
+    banner: { js: "import { createRequire as __hiveCreateRequire } from 'node:module'; const require = __hiveCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   })
   chmodSync(join(outdir, 'cli.js'), 0o755)
