@@ -4,7 +4,7 @@ import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
 import type { TransportChoice } from '../peer/connect.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
-import { ALPNS, alpnNameOf, SERVICES, type ServiceName } from '../protocol/services.js'
+import { ALPNS, alpnNameOf, LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
 import { decodeTicket, type Ticket } from '../protocol/ticket.js'
 import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
 import type { Reporter } from './reporter.js'
@@ -59,7 +59,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   const peerName = parseName(name, 'peer name')
   const listen: Partial<Record<ServiceName, HostPort>> = {}
   const given: Record<ServiceName, string> = { frontend: opts.frontendAddr, backend: opts.backendAddr, websocket: opts.wsAddr }
-  for (const service of SERVICES) {
+  for (const service of LEGACY_SERVICES) {
     const at = parseServiceAddress(given[service], OPTION_NAMES[service], { allowPortZero: true })
     if (at) listen[service] = at
   }
@@ -116,7 +116,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   const how = HOW[peer.path]
   reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) ${how}, at ${peer.hubAddress}`)
   const services: Record<string, string | null> = {}
-  for (const service of SERVICES) {
+  for (const service of LEGACY_SERVICES) {
     const at = peer.services[service]
     services[service] = at ? formatHostPort(at) : null
     reporter.status(`  ${service.padEnd(10)} ${at ? `${SCHEME[service]}://${formatHostPort(at)}` : '- (not exposed)'}`)

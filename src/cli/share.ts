@@ -7,7 +7,7 @@ import { HubMemory } from '../hub/memory.js'
 import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
-import { ALPNS, SERVICES, type ServiceName } from '../protocol/services.js'
+import { ALPNS, LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
 import { PUBLIC_MAILBOX } from '../wormhole/public-mailbox.js'
 import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
@@ -64,8 +64,8 @@ export async function runShare(
   shutdown: ShutdownSignals,
 ): Promise<void> {
   const hubName = parseName(name, 'hub name')
-  const services: Partial<Record<ServiceName, HostPort>> = {}
-  SERVICES.forEach((service, i) => {
+  const services: Record<ServiceName, HostPort> = {}
+  LEGACY_SERVICES.forEach((service, i) => {
     const target = parseServiceAddress(addresses[i]!, `${service} address`)
     if (target) services[service] = target
   })
@@ -128,7 +128,7 @@ export async function runShare(
   })
 
   reporter.status(`hive hub \`${hub.name}\` is sharing:`)
-  for (const service of SERVICES) {
+  for (const service of LEGACY_SERVICES) {
     const target = services[service]
     reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
   }

@@ -9,7 +9,8 @@ import type { ByteStream } from '../link/types.js'
 import { dialService } from './dial-service.js'
 
 export interface ForwardContext {
-  services: Partial<Record<ServiceName, HostPort>>
+  /** The shared services by port id (assignPortIds). */
+  services: ReadonlyMap<number, { name: ServiceName; target: HostPort }>
   headerTimeoutMs: number
   dialTimeoutMs: number
   log: Logger
@@ -61,9 +62,9 @@ async function forward(stream: ByteStream, ctx: ForwardContext, registry: Stream
   const decoded = decodeHeader(header)
   if (!decoded.ok) return refuse(stream, `bad stream header (${decoded.reason})`)
   if (decoded.target.kind !== 'data') return refuse(stream, 'a second control stream')
-  const service = decoded.target.service
-  const target = ctx.services[service]
-  if (!target) return refuse(stream, `${service} is not shared by this hub`, service)
+  const shared = ctx.services.get(decoded.target.portId)
+  if (!shared) return refuse(stream, `port id ${decoded.target.portId} is not a service this hub shares`)
+  const { name: service, target } = shared
 
   let socket
   try {

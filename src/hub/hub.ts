@@ -4,7 +4,7 @@ import { detach } from '../background.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import type { Link, LinkListener } from '../link/types.js'
 import { formatHostPort, reachableAddresses, type HostPort } from '../protocol/address.js'
-import { ALPNS, type AlpnString, type ServiceName } from '../protocol/services.js'
+import { ALPNS, assignPortIds, type AlpnString, type ServiceEntry, type ServiceName } from '../protocol/services.js'
 import { MAX_RELAYS, TICKET_VERSION, TICKET_VERSION_DHT, chooseTicketAddresses, encodeTicket } from '../protocol/ticket.js'
 import type { DhtBootstrap } from '../dht/bootstrap.js'
 import type { DhtListener } from '../dht/listener.js'
@@ -30,8 +30,11 @@ const REFUSAL_WINDOW_MS = 10_000
 
 export interface HubOptions {
   name: string
-  /** The services to share; a missing entry is not shared. */
-  services: Partial<Record<ServiceName, HostPort>>
+  /**
+   * The services to share, by name (NAME_PATTERN; at most 255), in the order port ids are
+   * given out (assignPortIds: frontend, backend and websocket keep 1, 2 and 3).
+   */
+  services: Readonly<Record<ServiceName, HostPort>>
   identity: HubIdentity
   alpn?: AlpnString
   /** UDP addresses to bind. Empty means both families on every interface. */
@@ -78,6 +81,8 @@ export class Hub extends SafeEmitter<HubEvents> {
   readonly omittedAddresses: string[]
   readonly peerId: string
   readonly limits: HubLimits
+  /** The shared services with their port ids, as peers get them in the welcome. */
+  readonly services: readonly ServiceEntry[]
   private readonly unwelcomed = new Set<PeerSession>()
   private readonly peers = new Set<PeerSession>()
   private readonly openSockets = new Set<() => void>()
@@ -93,8 +98,10 @@ export class Hub extends SafeEmitter<HubEvents> {
     options: HubOptions,
     private readonly log: Logger,
     ticket: { text: string; addresses: string[]; omitted: string[] },
+    table: ServiceEntry[],
   ) {
     super(log)
+    this.services = table
     this.ticket = ticket.text
     this.memory = options.memory ?? new HubMemory()
     // Taken before the DHT listener joins the list: only the QUIC sockets are bound again.
@@ -113,7 +120,8 @@ export class Hub extends SafeEmitter<HubEvents> {
       maxStreams: this.limits.maxStreamsPerPeer,
       alpn: options.alpn ?? ALPNS.hivemind,
       token: options.identity.token,
-      services: options.services,
+      services: new Map(table.map((e) => [e.id, { name: e.name, target: options.services[e.name]! }])),
+      table,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       stalls: new StallWatch(),
       headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
@@ -131,6 +139,9 @@ export class Hub extends SafeEmitter<HubEvents> {
   static async start(options: HubOptions): Promise<Hub> {
     const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'hub' })
     const limits = { ...DEFAULT_HUB_LIMITS, ...options.limits }
+    const named = Object.entries(options.services)
+    if (named.length === 0) throw new HiveError('USAGE', 'a hub shares at least one service')
+    const table = assignPortIds(named.map(([name, target]) => ({ name, port: target.port })))
     const listeners = options.listeners ?? (await bindQuic(options, limits, log))
     const interfaces = networkInterfaces()
     const bound = listeners.flatMap((l) => reachableAddresses({ host: l.host, port: l.port }, interfaces))
@@ -152,7 +163,7 @@ export class Hub extends SafeEmitter<HubEvents> {
       addresses,
       ...(onDht ? { dht: true, relays: relays.slice(0, MAX_RELAYS).map((r) => new Uint8Array(r)) } : {}),
     })
-    const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted })
+    const hub = new Hub(options.name, listeners, options, log, { text, addresses, omitted }, table)
     for (const listener of listeners) hub.serve(listener)
     if (onDht) {
       const joining = listenOnDht(options, limits, log).then(

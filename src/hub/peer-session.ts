@@ -3,7 +3,8 @@ import type { Logger } from 'pino'
 import { detach } from '../background.js'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
-import { CURRENT_VERSION, V1_REFUSAL_CODES, type Hello, type ProtocolVersion } from '../protocol/control.js'
+import { CURRENT_VERSION, MAX_HUB_FRAME, V1_REFUSAL_CODES, type Hello, type ProtocolVersion } from '../protocol/control.js'
+import type { ServiceEntry } from '../protocol/services.js'
 import { ControlChannel } from '../link/control-channel.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { withDeadline } from '../deadline.js'
@@ -18,6 +19,8 @@ export interface SessionContext extends ForwardContext {
   alpn: string
   token: Uint8Array
   helloTimeoutMs: number
+  /** The shared services with their port ids: the welcome's table for peers that ask. */
+  table: readonly ServiceEntry[]
   /** The hub's watch on its own pauses, run while peers probe the link (see `ping.probe`). */
   stalls: StallWatch
   /**
@@ -100,6 +103,9 @@ export class PeerSession {
     // Data streams are welcome from the moment the welcome leaves, not from when the write returns.
     this.welcomed = true
     this.peer = peer
+    // A peer that asks for the table reads the larger frames it may need.
+    const table = control.version >= 2 && hello.table === true
+    if (table) control.sendLimit = MAX_HUB_FRAME
     await control.send(
       control.version >= 2
         ? {
@@ -110,6 +116,7 @@ export class PeerSession {
             session: this.sessionId,
             ...(peer.previous ? { previous: peer.previous } : {}),
             ...(peer.seen !== undefined ? { seen: peer.seen } : {}),
+            ...(table ? { services: this.ctx.table.map(({ name, id, port }) => ({ name, id, port })) } : {}),
           }
         : { type: 'welcome', hub: this.ctx.hubName },
     )

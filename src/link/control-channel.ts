@@ -1,5 +1,6 @@
 import { HiveError } from '../errors.js'
-import { decodeControl, encodeControl, type ControlMessage, type ProtocolVersion } from '../protocol/control.js'
+import { MAX_CONTROL_FRAME, decodeControl, encodeControl, type ControlMessage, type ProtocolVersion } from '../protocol/control.js'
+import type { ServiceEntry } from '../protocol/services.js'
 import { printable } from '../printable.js'
 import type { ByteStream } from './types.js'
 
@@ -19,17 +20,25 @@ export class ControlChannel {
   previous: string | undefined
   /** With `previous: ended`: the last data stream the hub took on that session. */
   seen: number | undefined
+  /** The hub's services, when its welcome gave the table (the peer asked with `table`). */
+  services: ServiceEntry[] | undefined
+  /** The largest frame the other side reads: MAX_HUB_FRAME once a peer asked for the table. */
+  sendLimit = MAX_CONTROL_FRAME
 
-  constructor(readonly stream: ByteStream) {}
+  /** `readLimit`: the largest frame taken from the other side (a peer takes larger ones from its hub). */
+  constructor(
+    readonly stream: ByteStream,
+    private readonly readLimit = MAX_CONTROL_FRAME,
+  ) {}
 
   send(message: ControlMessage): Promise<void> {
-    return this.stream.write(encodeControl(message))
+    return this.stream.write(encodeControl(message, this.sendLimit))
   }
 
   /** The next message, or null when the other side finished the stream. Unknown types are skipped. */
   async next(): Promise<ControlMessage | null> {
     for (;;) {
-      const decoded = decodeControl(this.buffered)
+      const decoded = decodeControl(this.buffered, this.readLimit)
       if (decoded.ok) {
         this.buffered = decoded.rest
         if (decoded.message === null) continue

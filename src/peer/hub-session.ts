@@ -8,7 +8,7 @@ import { pipe, type Carry } from '../link/pipe.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
-import type { ServiceName } from '../protocol/services.js'
+import { LEGACY_TABLE, type ServiceName } from '../protocol/services.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { StallWatch } from '../stall-watch.js'
 import type { ProbeSample } from './loss-probe.js'
@@ -89,6 +89,11 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
 
   get sessionId(): string | undefined {
     return this.control.sessionId
+  }
+
+  /** The port id the hub gave a service: from its welcome's table, or the first protocol's. */
+  private portIdOf(service: ServiceName): number | undefined {
+    return (this.control.services ?? LEGACY_TABLE).find((e) => e.name === service)?.id
   }
 
   /** Forwarded connections whose streams are open now. */
@@ -189,6 +194,13 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     if (socket.destroyed) return null
     // A stream that never got the hub's answer before the link went never reached the service.
     if (this.gone.signal.aborted) return carry ?? untouched()
+    const portId = this.portIdOf(service)
+    if (portId === undefined) {
+      // This hub shares no such service (any more): as if it had refused the stream.
+      socket.resetAndDestroy()
+      this.notify('refused', { service, message: `the hub does not share ${service}` })
+      return null
+    }
     let stream: ByteStream | undefined
     let answer: Promise<Buffer>
     try {
@@ -196,7 +208,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
       // The read is posted before the header goes out, so the ACK is not waiting on a thread hop.
       answer = withDeadline(stream.readExactly(1), ANSWER_TIMEOUT_MS, `the hub's answer for ${service}`)
       answer.catch(() => undefined)
-      await stream.write(encodeDataHeader(service))
+      await stream.write(encodeDataHeader(portId))
     } catch (err) {
       stream?.reset()
       this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')

@@ -4,7 +4,7 @@ import { detach } from '../background.js'
 import { HiveError, errorMessage, type HiveErrorCode } from '../errors.js'
 import { ephemeralIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
-import { SERVICES, type ServiceName } from '../protocol/services.js'
+import { LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { PEER_TRANSPORT_OPTIONS, QuicDialer, type TransportOptions } from '../transport/index.js'
@@ -120,7 +120,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
     const peer = new Peer(options.ticket, options, log)
     try {
       // Bind first: a busy local port is the user's to fix, and should not cost a hub round trip.
-      for (const service of SERVICES) {
+      for (const service of LEGACY_SERVICES) {
         const at = options.listen[service]
         if (!at) continue
         const option = options.listenOptionNames?.[service] ?? service

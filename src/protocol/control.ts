@@ -1,5 +1,6 @@
-import { CheckError, integer, object, oneOf, optional, text, type Checked } from './check.js'
+import { CheckError, integer, list, object, oneOf, optional, text, type Check, type Checked } from './check.js'
 import { NAME_PATTERN } from './names.js'
+import { MAX_SERVICES, type ServiceEntry } from './services.js'
 
 /**
  * Control messages travel on the control stream as frames: a 2-byte big-endian length,
@@ -10,6 +11,12 @@ import { NAME_PATTERN } from './names.js'
  * sends them only what version 1 defines (docs/PROTOCOL.md).
  */
 export const MAX_CONTROL_FRAME = 4096
+/**
+ * What a peer reads from a hub: a welcome with a table of 255 services, each named with up to
+ * 63 characters, takes about 20 KiB. The hub still sends version 2 peers that ask for no table
+ * nothing above MAX_CONTROL_FRAME, since they read no more.
+ */
+export const MAX_HUB_FRAME = 32 * 1024
 const LENGTH_BYTES = 2
 
 /** The control protocol versions this hive speaks, oldest first. */
@@ -23,6 +30,14 @@ const sessionId = text({ pattern: /^[A-Za-z0-9_-]{8,64}$/ })
 const code = text({ pattern: /^[a-z_]{1,32}$/ })
 const u32 = integer(0, 2 ** 32)
 const loose = { loose: true }
+const serviceEntry = object({ name, id: integer(1, MAX_SERVICES), port: integer(1, 65_535) }, loose)
+/** A hub's service table: names and port ids each used once. */
+const serviceTable: Check<ServiceEntry[]> = (v) => {
+  const entries = list(serviceEntry, { max: MAX_SERVICES, maxMessage: `more than ${MAX_SERVICES} services` })(v)
+  if (new Set(entries.map((e) => e.name)).size !== entries.length) throw new CheckError('a service name twice')
+  if (new Set(entries.map((e) => e.id)).size !== entries.length) throw new CheckError('a port id twice')
+  return entries
+}
 
 export const checkHello = object(
   {
@@ -33,6 +48,8 @@ export const checkHello = object(
     alpn: text({ min: 1, max: 64 }),
     /** Version 2: the session this peer still holds and would keep, if the hub still has it (its welcome's `session`). */
     resume: optional(sessionId),
+    /** Version 2: this peer reads the welcome's `services` table, and frames up to MAX_HUB_FRAME. */
+    table: optional(oneOf([true, false] as const)),
   },
   loose,
 )
@@ -53,6 +70,8 @@ export const checkWelcome = object(
     previous: optional(code),
     /** Version 2, with `previous: ended`: the last data stream number the hub took on that session (0: none). */
     seen: optional(u32),
+    /** Version 2, for a hello with `table`: the services the hub shares, with their port ids. */
+    services: optional(serviceTable),
   },
   loose,
 )
@@ -93,9 +112,10 @@ function checkMessage(value: unknown): ControlMessage {
   return CHECKS[type as keyof typeof CHECKS](value)
 }
 
-export function encodeControl(message: ControlMessage): Buffer {
+/** Encodes one frame; `maxFrame` is what the receiver reads (MAX_HUB_FRAME for a peer that asked for a table). */
+export function encodeControl(message: ControlMessage, maxFrame = MAX_CONTROL_FRAME): Buffer {
   const body = Buffer.from(JSON.stringify(checkMessage(message)), 'utf8')
-  if (body.length > MAX_CONTROL_FRAME) throw new RangeError(`control frame too large: ${body.length} bytes`)
+  if (body.length > maxFrame) throw new RangeError(`control frame too large: ${body.length} bytes`)
   const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length)
   out.writeUInt16BE(body.length, 0)
   body.copy(out, LENGTH_BYTES)
@@ -112,10 +132,10 @@ export type ControlDecodeResult =
   | { ok: false; reason: 'oversized' | 'bad-json' | 'bad-message'; detail: string }
 
 /** Takes one frame off the front of `buffered`; `short` means wait for more bytes. */
-export function decodeControl(buffered: Buffer): ControlDecodeResult {
+export function decodeControl(buffered: Buffer, maxFrame = MAX_CONTROL_FRAME): ControlDecodeResult {
   if (buffered.length < LENGTH_BYTES) return { ok: false, reason: 'short' }
   const length = buffered.readUInt16BE(0)
-  if (length > MAX_CONTROL_FRAME) return { ok: false, reason: 'oversized', detail: `${length} bytes` }
+  if (length > maxFrame) return { ok: false, reason: 'oversized', detail: `${length} bytes` }
   if (buffered.length < LENGTH_BYTES + length) return { ok: false, reason: 'short' }
   const body = buffered.subarray(LENGTH_BYTES, LENGTH_BYTES + length)
   const rest = buffered.subarray(LENGTH_BYTES + length)

@@ -1,8 +1,7 @@
-import { serviceForPortId, PORT_IDS, type ServiceName } from './services.js'
-
 /**
  * The first bytes on every stream: one port id and the magic. Port id 0x00 marks the
- * control stream; 0x01..0x03 are data streams for the three services.
+ * control stream; 0x01..0xFF are data streams, each id one of the hub's services (its table;
+ * frontend, backend and websocket keep 0x01..0x03).
  */
 export const MAGIC = Buffer.from('hivemindp2p', 'ascii')
 export const HEADER_LENGTH = 1 + MAGIC.length
@@ -11,11 +10,11 @@ export const CONTROL_PORT_ID = 0x00
 export const ACK_OK = 0xff
 export const ACK_REFUSED = 0x00
 
-export type HeaderTarget = { kind: 'control' } | { kind: 'data'; service: ServiceName; portId: number }
+export type HeaderTarget = { kind: 'control' } | { kind: 'data'; portId: number }
 
 export type HeaderDecodeResult =
   | { ok: true; target: HeaderTarget }
-  | { ok: false; reason: 'short' | 'extra-bytes' | 'bad-magic' | 'unknown-port-id' }
+  | { ok: false; reason: 'short' | 'extra-bytes' | 'bad-magic' }
 
 export function encodeHeader(portId: number): Buffer {
   if (!Number.isInteger(portId) || portId < 0 || portId > 0xff) throw new RangeError(`port id out of range: ${portId}`)
@@ -25,8 +24,9 @@ export function encodeHeader(portId: number): Buffer {
   return out
 }
 
-export function encodeDataHeader(service: ServiceName): Buffer {
-  return encodeHeader(PORT_IDS[service])
+export function encodeDataHeader(portId: number): Buffer {
+  if (portId === CONTROL_PORT_ID) throw new RangeError('port id 0 is the control stream')
+  return encodeHeader(portId)
 }
 
 export function encodeControlHeader(): Buffer {
@@ -40,9 +40,7 @@ export function decodeHeader(bytes: Uint8Array): HeaderDecodeResult {
   if (!MAGIC.equals(bytes.subarray(1))) return { ok: false, reason: 'bad-magic' }
   const portId = bytes[0]!
   if (portId === CONTROL_PORT_ID) return { ok: true, target: { kind: 'control' } }
-  const service = serviceForPortId(portId)
-  if (service === undefined) return { ok: false, reason: 'unknown-port-id' }
-  return { ok: true, target: { kind: 'data', service, portId } }
+  return { ok: true, target: { kind: 'data', portId } }
 }
 
 export type AckDecodeResult = { ok: true; accepted: boolean } | { ok: false; reason: 'short' | 'extra-bytes' | 'bad-value' }

@@ -119,6 +119,42 @@ describe('admission', () => {
     expect(await readFrame(p.control)).toEqual({ type: 'pong', seq: 8 })
   })
 
+  it('sends its service table, with port ids, only to a peer that asks for it', async () => {
+    page ??= await startPageServer()
+    const h = await hub({ services: { ollama: { host: '127.0.0.1', port: page!.port, family: 4 }, frontend: { host: '127.0.0.1', port: 5173, family: 4 } } })
+    const asks = await peer(h)
+    await asks.send(rawFrame({ ...helloFor(h.ticket, 'laptop', 2), table: true }))
+    expect(await readFrame(asks.control)).toMatchObject({
+      type: 'welcome',
+      services: [
+        { name: 'ollama', id: 4, port: page!.port },
+        { name: 'frontend', id: 1, port: 5173 },
+      ],
+    })
+    const old = await peer(h)
+    await old.send(rawFrame(helloFor(h.ticket, 'old-laptop', 2)))
+    expect(await readFrame(old.control)).not.toHaveProperty('services')
+    // A named service is reached by the port id the table gave it.
+    const data = await asks.link.openStream()
+    await data.write(encodeDataHeader(4))
+    expect(await data.readExactly(1)).toEqual(Buffer.of(0xff))
+    await data.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+    await data.finish()
+    const parts: Buffer[] = []
+    for (let c = await data.read(); c !== null; c = await data.read()) parts.push(c)
+    expect(Buffer.concat(parts).toString()).toMatch(/^HTTP\/1\.1 200/)
+  })
+
+  it('sends a table too large for a version 2 frame to a peer that asked, in one welcome', async () => {
+    const services = Object.fromEntries(Array.from({ length: 255 }, (_, i) => [`service-${String(i).padStart(3, '0')}-${'n'.repeat(50)}`, { host: '127.0.0.1', port: 1 + i, family: 4 as const }]))
+    const h = await hub({ services })
+    const p = await peer(h)
+    await p.send(rawFrame({ ...helloFor(h.ticket, 'laptop', 2), table: true }))
+    const welcome = await readFrame(p.control)
+    expect((welcome!.services as unknown[]).length).toBe(255)
+    expect(JSON.stringify(welcome).length).toBeGreaterThan(4096)
+  })
+
   it("tells in the pong of a probe's ping how long the hub had stood still before reading it", async () => {
     const h = await hub()
     const p = await peer(h)
@@ -200,7 +236,7 @@ describe('admission', () => {
     const p = await peer(h)
     const before = page!.connections()
     const data = await p.link.openStream()
-    await data.write(encodeDataHeader('frontend'))
+    await data.write(encodeDataHeader(1))
     await data.write(Buffer.alloc(256 * 1024)).catch(() => undefined)
     await p.link.closed
     expect(page!.connections()).toBe(before)
@@ -232,7 +268,7 @@ describe('failures inside the hub do not end it', () => {
     await p.send(rawFrame(helloFor(h.ticket)))
     expect(await readFrame(p.control)).toMatchObject({ type: 'welcome' })
     const stream = await p.link.openStream()
-    await stream.write(encodeDataHeader('frontend'))
+    await stream.write(encodeDataHeader(1))
     expect(await stream.readExactly(1)).toEqual(Buffer.of(0xff))
   })
 

@@ -53,7 +53,7 @@ describe('hub data-stream handling', () => {
     const connection = await joined()
     const stream = await connection.openStream()
     const before = page.connections()
-    await stream.write(encodeDataHeader('frontend'))
+    await stream.write(encodeDataHeader(1))
     expect(await stream.readExactly(1)).toEqual(Buffer.of(0xff))
     expect(page.connections()).toBe(before + 1)
     await stream.write(Buffer.from('GET / HTTP/1.0\r\n\r\n'))
@@ -68,7 +68,8 @@ describe('hub data-stream handling', () => {
     ['a wrong magic', Buffer.concat([Buffer.of(0x01), Buffer.from('hivemindp2X')])],
     ['an unknown port id', Buffer.concat([Buffer.of(0x09), MAGIC])],
     ['a second control header', encodeControlHeader()],
-    ['a service the hub does not share', encodeDataHeader('backend')],
+    ['a service the hub does not share', encodeDataHeader(2)],
+    ['port id 0xff', encodeDataHeader(0xff)],
   ])('answers 0x00 and closes the stream for %s', async (_name, header) => {
     const connection = await joined()
     const before = page.connections()
@@ -97,7 +98,7 @@ describe('hub handshake', () => {
     const connection = await dialQuic(dialer, ticket, 5000, log)
     const before = page.connections()
     const stream = await connection.openStream()
-    await stream.write(encodeDataHeader('frontend'))
+    await stream.write(encodeDataHeader(1))
     await expect(stream.readExactly(1)).rejects.toBeDefined()
     await connection.closed
     expect(page.connections()).toBe(before)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_CONTROL_FRAME, decodeControl, encodeControl, type ControlMessage } from '../../src/protocol/control.js'
+import { MAX_CONTROL_FRAME, MAX_HUB_FRAME, decodeControl, encodeControl, type ControlMessage } from '../../src/protocol/control.js'
 
 function frame(body: string | Buffer): Buffer {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
@@ -31,6 +31,8 @@ describe('control frames', () => {
     { type: 'ping', seq: 0 },
     { type: 'pong', seq: 41 },
     { type: 'ping', seq: 3, probe: true },
+    { ...hello, version: 2, table: true },
+    { type: 'welcome', hub: 'my-hub', version: 2, services: [{ name: 'ollama', id: 4, port: 11434 }, { name: 'frontend', id: 1, port: 5173 }] },
     { type: 'pong', seq: 3, paused: 37 },
   ])('round-trips $type', (message) => {
     const decoded = decodeControl(encodeControl(message))
@@ -56,6 +58,16 @@ describe('control frames', () => {
     expect(decodeControl(header)).toMatchObject({ ok: false, reason: 'oversized' })
   })
 
+  it('carries a table of 255 long service names in one welcome, which only a reader of MAX_HUB_FRAME takes', () => {
+    const services = Array.from({ length: 255 }, (_, i) => ({ name: `${String(i).padStart(3, '0')}${'x'.repeat(60)}`, id: i + 1, port: 65_535 }))
+    const welcome: ControlMessage = { type: 'welcome', hub: 'my-hub', version: 2, services }
+    expect(() => encodeControl(welcome)).toThrow(RangeError)
+    const bytes = encodeControl(welcome, MAX_HUB_FRAME)
+    expect(bytes.length).toBeGreaterThan(MAX_CONTROL_FRAME)
+    expect(decodeControl(bytes)).toMatchObject({ ok: false, reason: 'oversized' })
+    expect(decodeControl(bytes, MAX_HUB_FRAME)).toEqual({ ok: true, message: welcome, rest: Buffer.alloc(0) })
+  })
+
   it.each([
     ['not JSON', frame('{nope'), 'bad-json'],
     ['invalid UTF-8', frame(Buffer.of(0x22, 0xff, 0x22)), 'bad-json'],
@@ -72,6 +84,11 @@ describe('control frames', () => {
     ['a session id of 200 characters', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, session: 'a'.repeat(200) })), 'bad-message'],
     ['a ping without a number', frame(JSON.stringify({ type: 'ping', seq: 'one' })), 'bad-message'],
     ['a negative pong', frame(JSON.stringify({ type: 'pong', seq: -1 })), 'bad-message'],
+    ['a service table with a name twice', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, services: [{ name: 'a', id: 4, port: 1 }, { name: 'a', id: 5, port: 1 }] })), 'bad-message'],
+    ['a service table with a port id twice', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, services: [{ name: 'a', id: 4, port: 1 }, { name: 'b', id: 4, port: 1 }] })), 'bad-message'],
+    ['a service on port id 0, the control stream', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, services: [{ name: 'a', id: 0, port: 1 }] })), 'bad-message'],
+    ['a service name with a newline', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, services: [{ name: 'a\nb', id: 4, port: 1 }] })), 'bad-message'],
+    ['a service on port 0', frame(JSON.stringify({ type: 'welcome', hub: 'h', version: 2, services: [{ name: 'a', id: 4, port: 0 }] })), 'bad-message'],
     ['a probe flag that is not a boolean', frame(JSON.stringify({ type: 'ping', seq: 1, probe: 'yes' })), 'bad-message'],
     ['a pause of a fraction of a ms', frame(JSON.stringify({ type: 'pong', seq: 1, paused: 2.5 })), 'bad-message'],
     ['a pause of more than a minute', frame(JSON.stringify({ type: 'pong', seq: 1, paused: 60_001 })), 'bad-message'],

@@ -1,30 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { ACK_OK, ACK_REFUSED, HEADER_LENGTH, MAGIC, decodeAck, decodeHeader, encodeAck, encodeControlHeader, encodeDataHeader, encodeHeader } from '../../src/protocol/header.js'
+import { ACK_OK, ACK_REFUSED, HEADER_LENGTH, decodeAck, decodeHeader, encodeAck, encodeControlHeader, encodeDataHeader, encodeHeader } from '../../src/protocol/header.js'
 
 describe('stream header', () => {
   it('is the port id followed by "hivemindp2p"', () => {
-    expect(encodeDataHeader('frontend')).toEqual(Buffer.concat([Buffer.of(0x01), Buffer.from('hivemindp2p')]))
-    expect(encodeDataHeader('backend')[0]).toBe(0x02)
-    expect(encodeDataHeader('websocket')[0]).toBe(0x03)
+    expect(encodeDataHeader(0x01)).toEqual(Buffer.concat([Buffer.of(0x01), Buffer.from('hivemindp2p')]))
+    expect(encodeDataHeader(0xff)[0]).toBe(0xff)
     expect(HEADER_LENGTH).toBe(12)
   })
 
-  it('round-trips every service and the control stream', () => {
-    for (const service of ['frontend', 'backend', 'websocket'] as const) {
-      const decoded = decodeHeader(encodeDataHeader(service))
-      expect(decoded).toMatchObject({ ok: true, target: { kind: 'data', service } })
-    }
+  it('round-trips every port id and the control stream; the hub alone says which ids are services', () => {
+    for (let portId = 1; portId <= 0xff; portId++) expect(decodeHeader(encodeDataHeader(portId))).toEqual({ ok: true, target: { kind: 'data', portId } })
     expect(decodeHeader(encodeControlHeader())).toEqual({ ok: true, target: { kind: 'control' } })
+    expect(() => encodeDataHeader(0)).toThrow(RangeError)
   })
 
   it.each([
     ['empty', Buffer.alloc(0), 'short'],
-    ['short read', encodeDataHeader('frontend').subarray(0, 11), 'short'],
-    ['extra bytes', Buffer.concat([encodeDataHeader('frontend'), Buffer.of(0)]), 'extra-bytes'],
+    ['short read', encodeDataHeader(1).subarray(0, 11), 'short'],
+    ['extra bytes', Buffer.concat([encodeDataHeader(1), Buffer.of(0)]), 'extra-bytes'],
     ['wrong magic', Buffer.concat([Buffer.of(0x01), Buffer.from('hivemindp2q')]), 'bad-magic'],
     ['wrong magic case', Buffer.concat([Buffer.of(0x01), Buffer.from('HIVEMINDP2P')]), 'bad-magic'],
-    ['unknown port id', Buffer.concat([Buffer.of(0x04), MAGIC]), 'unknown-port-id'],
-    ['port id 0xff', Buffer.concat([Buffer.of(0xff), MAGIC]), 'unknown-port-id'],
   ])('rejects %s', (_name, bytes, reason) => {
     expect(decodeHeader(bytes)).toEqual({ ok: false, reason })
   })
