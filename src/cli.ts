@@ -28,24 +28,24 @@ interface GlobalOptions {
 
 const SHARE_EXAMPLES = `
 Examples:
-  # share a web app, its API and its websocket server
-  $ hive share 127.0.0.1:3000 127.0.0.1:8000 127.0.0.1:4000 my-hub
+  # share a model server and a web app by name
+  $ hive share gpu-box ollama=127.0.0.1:11434 web=127.0.0.1:3000
 
-  # share only an Ollama-style model server as the backend, on a fixed port
-  $ hive share - 127.0.0.1:11434 - gpu-box --ipv4-addr 0.0.0.0:7000
+  # the older form: frontend, backend and websocket (- leaves one out), then the hub name
+  $ hive share 127.0.0.1:3000 127.0.0.1:8000 - my-hub
 
   # a throwaway hub for a CI job, bound to loopback, with JSON events on stdout
-  $ hive share 127.0.0.1:3000 127.0.0.1:8000 - ci-hub --ephemeral --ipv4-addr 127.0.0.1:0 --json
+  $ hive share ci-hub api=127.0.0.1:8000 db=127.0.0.1:5432 --ephemeral --ipv4-addr 127.0.0.1:0 --json
 
   # also hand out short join codes, through a self-hosted mailbox server
-  $ hive share 127.0.0.1:3000 - - my-hub --wormhole --wormhole-relay ws://mailbox.example:4000/v1
+  $ hive share my-hub web=127.0.0.1:3000 --wormhole --wormhole-relay ws://mailbox.example:4000/v1
 `
 
 const JOIN_EXAMPLES = `
 Examples:
   $ hive join laptop --ticket -              # paste the ticket when asked
-  $ HIVE_TICKET=hive1... hive join laptop --frontend-addr 127.0.0.1:5173
-  $ pbpaste | hive join laptop --ticket - --ws-addr -
+  $ HIVE_TICKET=hive1... hive join laptop --expose web=127.0.0.1:5173
+  $ pbpaste | hive join laptop --ticket - --skip db
   $ hive join laptop --join-code 5-hamburger-endorse
 `
 
@@ -53,7 +53,7 @@ const RELAY_EXAMPLES = `
 Examples:
   # self-host the rendezvous on a public machine, then point hubs and peers at it
   $ hive relay --bind 0.0.0.0:49737
-  $ hive share 127.0.0.1:3000 - - my-hub --dht-bootstrap relay.example.org:49737 --relay <KEY>
+  $ hive share my-hub web=127.0.0.1:3000 --dht-bootstrap relay.example.org:49737 --relay <KEY>
   $ hive join laptop --ticket - --dht-bootstrap relay.example.org:49737
 `
 
@@ -103,11 +103,10 @@ function main(argv: string[]): void {
 
   program
     .command('share')
-    .description('run a hub: share three local services (frontend, backend, websocket) and print a ticket')
-    .argument('<FRONTEND>', 'frontend service, HOST:PORT or [V6]:PORT, or - to skip')
-    .argument('<BACKEND>', 'backend service, or -')
-    .argument('<WEBSOCKET>', 'websocket service, or -')
+    .description('run a hub: share local services by name and print a ticket')
+    .usage('[options] <NAME> <SERVICE=HOST:PORT>...  (or, as before: <FRONTEND> <BACKEND> <WEBSOCKET> <NAME>)')
     .argument('<NAME>', 'the hub name peers will see')
+    .argument('[SERVICE=HOST:PORT...]', `up to 255 services, each a name (letters, digits, ".", "_", "-") and the address it listens on; the older form, FRONTEND BACKEND WEBSOCKET NAME (HOST:PORT or -), means frontend=, backend= and websocket=`)
     .option('--ipv4-addr <HOST:PORT>', 'bind only this IPv4 UDP address (default: both families, every interface, any port)')
     .option('--ipv6-addr <[HOST]:PORT>', 'bind only this IPv6 UDP address')
     .option('--announce <HOST:PORT>', 'also list this address in the ticket, e.g. a public port forward (repeatable)', (v: string, all: string[]) => [...all, v], [])
@@ -120,11 +119,11 @@ function main(argv: string[]): void {
     .option('--max-peers <N>', 'peers in session at once; more are refused', String(DEFAULT_HUB_LIMITS.maxPeers))
     .option('--max-streams <N>', 'TCP connections one peer may have open at once; more wait at the peer', String(DEFAULT_HUB_LIMITS.maxStreamsPerPeer))
     .addHelpText('after', SHARE_EXAMPLES)
-    .action(async (frontend: string, backend: string, websocket: string, name: string, _opts: unknown, cmd: Command) => {
+    .action(async (first: string, rest: string[], _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
       // Each command loads only its own code: start-up time is part of what a user waits for.
-      await guard(reporter, exit, async () => (await import('./cli/share.js')).runShare([frontend, backend, websocket], name, opts, reporter, logger, shutdown))
+      await guard(reporter, exit, async () => (await import('./cli/share.js')).runShare([first, ...rest], opts, reporter, logger, shutdown))
     })
 
   program
@@ -134,9 +133,11 @@ function main(argv: string[]): void {
     .option('--ticket <TICKET>', 'the hub\'s ticket, or - to read it from stdin (env: HIVE_TICKET)')
     .option('--join-code <CODE>', 'get the ticket over Magic Wormhole with the hub\'s join code, e.g. 5-hamburger-endorse')
     .option('--join-timeout <DURATION>', 'with --join-code: how long to wait for the hub', '120s')
-    .option('--frontend-addr <HOST:PORT>', 'local address for the frontend, or - to skip', '127.0.0.1:3000')
-    .option('--backend-addr <HOST:PORT>', 'local address for the backend, or - to skip', '127.0.0.1:8000')
-    .option('--ws-addr <HOST:PORT>', 'local address for the websocket service, or - to skip', '127.0.0.1:4000')
+    .option('--expose <SERVICE=HOST:PORT>', 'where to expose a service locally (repeatable); by default each service the hub shares listens on 127.0.0.1 at its own port number, or on a free port when that one is taken', (v: string, all: string[]) => [...all, v], [])
+    .option('--skip <SERVICE>', 'do not expose this service (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--frontend-addr <HOST:PORT>', 'same as --expose frontend=HOST:PORT; - skips it')
+    .option('--backend-addr <HOST:PORT>', 'same as --expose backend=HOST:PORT; - skips it')
+    .option('--ws-addr <HOST:PORT>', 'same as --expose websocket=HOST:PORT; - skips it')
     .option('--connect-timeout <SECONDS>', 'give up reaching the hub after this long', '10')
     .option('--no-reconnect', 'exit when the hub is lost (10) or restarts (9), instead of reconnecting by itself')
     .option('--reconnect-timeout <DURATION>', 'give up (exit 10) when the hub has been gone this long (default: never)')

@@ -3,19 +3,22 @@ import type { Logger } from 'pino'
 import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
 import type { TransportChoice } from '../peer/connect.js'
-import { formatHostPort, type HostPort } from '../protocol/address.js'
-import { ALPNS, alpnNameOf, LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
+import { formatHostPort } from '../protocol/address.js'
+import { ALPNS, alpnNameOf } from '../protocol/services.js'
+import { parseExposure, serviceUrl } from './expose.js'
 import { decodeTicket, type Ticket } from '../protocol/ticket.js'
-import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
+import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds } from './options.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
 
 export interface JoinOptions {
   ticket?: string
-  frontendAddr: string
-  backendAddr: string
-  wsAddr: string
+  expose: string[]
+  skip: string[]
+  frontendAddr?: string
+  backendAddr?: string
+  wsAddr?: string
   connectTimeout: string
   /** commander's --no-reconnect: false when given. */
   reconnect: boolean
@@ -29,9 +32,7 @@ export interface JoinOptions {
   relay?: string[]
 }
 
-const OPTION_NAMES: Record<ServiceName, string> = { frontend: '--frontend-addr', backend: '--backend-addr', websocket: '--ws-addr' }
 const HOW = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' } as const
-const SCHEME: Record<ServiceName, string> = { frontend: 'http', backend: 'http', websocket: 'ws' }
 
 /** The ticket from --ticket / HIVE_TICKET / stdin, or fetched over Magic Wormhole with --join-code. */
 async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: AbortSignal): Promise<Ticket> {
@@ -57,12 +58,7 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
 export async function runJoin(name: string, opts: JoinOptions, reporter: Reporter, logger: Logger, shutdown: ShutdownSignals): Promise<PeerEnd> {
   const signal = shutdown.signal
   const peerName = parseName(name, 'peer name')
-  const listen: Partial<Record<ServiceName, HostPort>> = {}
-  const given: Record<ServiceName, string> = { frontend: opts.frontendAddr, backend: opts.backendAddr, websocket: opts.wsAddr }
-  for (const service of LEGACY_SERVICES) {
-    const at = parseServiceAddress(given[service], OPTION_NAMES[service], { allowPortZero: true })
-    if (at) listen[service] = at
-  }
+  const { expose, skip, optionNames } = parseExposure(opts)
   const connectTimeoutMs = Math.round(parseSeconds(opts.connectTimeout, '--connect-timeout') * 1000)
   if (opts.reconnect === false && opts.reconnectTimeout !== undefined) throw new HiveError('USAGE', '--no-reconnect and --reconnect-timeout cannot be used together: pick one')
   const reconnectTimeoutMs = opts.reconnectTimeout === undefined ? undefined : Math.round(parseSeconds(opts.reconnectTimeout, '--reconnect-timeout', 7 * 24 * 3600) * 1000)
@@ -78,14 +74,14 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     throw new HiveError('USAGE', `--transport udx needs the DHT path, but ${why}; use --transport quic`)
   }
   reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} ...`)
-  const peer = await Peer.join({ name: peerName, ticket, listen, listenOptionNames: OPTION_NAMES, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport })
+  const onWarning = (w: { message: string; service?: string }): void => {
+    reporter.status(`warning: ${w.message}`)
+    reporter.event('warning', { message: w.message, service: w.service ?? null })
+  }
+  const peer = await Peer.join({ name: peerName, ticket, expose, skip, exposeOptionNames: optionNames, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport, onWarning })
   shutdown.onStop(async () => {
     reporter.status('leaving the hub')
     await peer.leave('peer left')
-  })
-  peer.on('warning', (w) => {
-    reporter.status(`warning: ${w.message}`)
-    reporter.event('warning', { message: w.message, service: w.service ?? null })
   })
 
   peer.on('hub_lost', ({ reason }) => {
@@ -115,12 +111,14 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
 
   const how = HOW[peer.path]
   reporter.status(`joined hub \`${ticket.name}\` (${ticket.peerId}) ${how}, at ${peer.hubAddress}`)
-  const services: Record<string, string | null> = {}
-  for (const service of LEGACY_SERVICES) {
-    const at = peer.services[service]
-    services[service] = at ? formatHostPort(at) : null
-    reporter.status(`  ${service.padEnd(10)} ${at ? `${SCHEME[service]}://${formatHostPort(at)}` : '- (not exposed)'}`)
+  const services: Record<string, string> = {}
+  const exposed = peer.services
+  const width = Math.max(10, ...Object.keys(exposed).map((n) => n.length + 1))
+  for (const [service, at] of Object.entries(exposed)) {
+    services[service] = formatHostPort(at)
+    reporter.status(`  ${service.padEnd(width)} ${serviceUrl(service, at)}`)
   }
+  if (Object.keys(exposed).length === 0) reporter.status('  (nothing exposed: every service the hub shares was skipped)')
   reporter.status('press Ctrl+C to leave')
   reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, path: peer.path, remote_address: peer.hubAddress, services })
 

@@ -7,11 +7,12 @@ import { HubMemory } from '../hub/memory.js'
 import type { RefusalKind } from '../hub/refusal-digest.js'
 import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity } from '../identity/identity.js'
 import { formatHostPort, type HostPort } from '../protocol/address.js'
-import { ALPNS, LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
+import { ALPNS } from '../protocol/services.js'
+import { parseShareArgs } from './share-args.js'
 import { PUBLIC_MAILBOX } from '../wormhole/public-mailbox.js'
 import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
-import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseName, parseRelayUrl, parseSeconds, parseServiceAddress } from './options.js'
+import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseRelayUrl, parseSeconds } from './options.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 
@@ -56,20 +57,13 @@ async function identityFor(opts: ShareOptions, reporter: Reporter): Promise<HubI
 }
 
 export async function runShare(
-  addresses: [string, string, string],
-  name: string,
+  args: string[],
   opts: ShareOptions,
   reporter: Reporter,
   logger: Logger,
   shutdown: ShutdownSignals,
 ): Promise<void> {
-  const hubName = parseName(name, 'hub name')
-  const services: Record<ServiceName, HostPort> = {}
-  LEGACY_SERVICES.forEach((service, i) => {
-    const target = parseServiceAddress(addresses[i]!, `${service} address`)
-    if (target) services[service] = target
-  })
-  if (Object.keys(services).length === 0) throw new HiveError('USAGE', 'every service is "-": share at least one')
+  const { name: hubName, services } = parseShareArgs(args)
   const binds: HostPort[] = []
   if (opts.ipv4Addr) binds.push(parseBindAddress(opts.ipv4Addr, '--ipv4-addr', 4))
   if (opts.ipv6Addr) binds.push(parseBindAddress(opts.ipv6Addr, '--ipv6-addr', 6))
@@ -128,10 +122,8 @@ export async function runShare(
   })
 
   reporter.status(`hive hub \`${hub.name}\` is sharing:`)
-  for (const service of LEGACY_SERVICES) {
-    const target = services[service]
-    reporter.status(`  ${service.padEnd(10)} ${target ? formatHostPort(target) : '- (not shared)'}`)
-  }
+  const width = Math.max(10, ...hub.services.map((s) => s.name.length + 1))
+  for (const { name } of hub.services) reporter.status(`  ${name.padEnd(width)} ${formatHostPort(services[name]!)}`)
   reporter.status(`reachable on UDP ${hub.addresses.join(', ')}`)
   if (dht.kind === 'none') reporter.status('not on the DHT (--dht-bootstrap none): peers need UDP to an address above')
   else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
@@ -154,7 +146,7 @@ export async function runShare(
   reporter.status('waiting for peers; press Ctrl+C to stop')
   let ticket = hub.ticket
   reporter.data(ticket)
-  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none' })
+  reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none', services: Object.fromEntries(hub.services.map((s) => [s.name, formatHostPort(services[s.name]!)])) })
 
   if (opts.wormhole) sharer = await shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
 }

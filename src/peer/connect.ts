@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import type { Logger } from 'pino'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
-import { CURRENT_VERSION, type ProtocolVersion } from '../protocol/control.js'
+import { CURRENT_VERSION, MAX_HUB_FRAME, type ProtocolVersion } from '../protocol/control.js'
 import { parseHostPort } from '../protocol/address.js'
 import { encodeControlHeader } from '../protocol/header.js'
 import type { Ticket } from '../protocol/ticket.js'
@@ -160,9 +160,10 @@ export async function sayHello(
   try {
     const stream = await link.openStream()
     await stream.write(encodeControlHeader())
-    control = new ControlChannel(stream)
+    // A hub's welcome may carry a table of up to 255 services: larger frames than a hub reads.
+    control = new ControlChannel(stream, MAX_HUB_FRAME)
     const token = Buffer.from(ticket.token).toString('base64url')
-    await control.send({ type: 'hello', version, token, peer: peerName, alpn: ticket.alpn, ...(resume && version >= 2 ? { resume } : {}) })
+    await control.send({ type: 'hello', version, token, peer: peerName, alpn: ticket.alpn, ...(resume && version >= 2 ? { resume } : {}), ...(version >= 2 ? { table: true } : {}) })
     answer = await withDeadline(control.next(), timeoutMs, "the hub's answer to hello")
   } catch (err) {
     if (noAnswer(err)) {
@@ -177,6 +178,7 @@ export async function sayHello(
     control.version = Math.min(version, answer.version ?? 1) as ProtocolVersion
     control.streamLimit = answer.streams
     control.sessionId = answer.session
+    control.services = answer.services
     control.previous = answer.previous
     control.seen = answer.seen
     return control

@@ -8,7 +8,7 @@ import { pipe, type Carry } from '../link/pipe.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
-import { LEGACY_TABLE, type ServiceName } from '../protocol/services.js'
+import { LEGACY_TABLE, type ServiceEntry, type ServiceName } from '../protocol/services.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { StallWatch } from '../stall-watch.js'
 import type { ProbeSample } from './loss-probe.js'
@@ -91,9 +91,13 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     return this.control.sessionId
   }
 
-  /** The port id the hub gave a service: from its welcome's table, or the first protocol's. */
+  /** The hub's services: its welcome's table, or the first protocol's three (LEGACY_TABLE itself). */
+  get table(): readonly ServiceEntry[] {
+    return this.control.services ?? LEGACY_TABLE
+  }
+
   private portIdOf(service: ServiceName): number | undefined {
-    return (this.control.services ?? LEGACY_TABLE).find((e) => e.name === service)?.id
+    return this.table.find((e) => e.name === service)?.id
   }
 
   /** Forwarded connections whose streams are open now. */

@@ -4,7 +4,7 @@ import { detach } from '../background.js'
 import { HiveError, errorMessage, type HiveErrorCode } from '../errors.js'
 import { ephemeralIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
-import { LEGACY_SERVICES, type ServiceName } from '../protocol/services.js'
+import { LEGACY_TABLE, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
 import { SafeEmitter } from '../safe-emitter.js'
 import { PEER_TRANSPORT_OPTIONS, QuicDialer, type TransportOptions } from '../transport/index.js'
@@ -17,17 +17,24 @@ import { ATTEMPT_TIMEOUT_MS, FATAL_ON_RECONNECT, RECONNECT, SILENT_MS, jittered 
 import type { DhtBootstrap } from '../dht/bootstrap.js'
 import type { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
-import { listenLocal, type LocalListener } from './listeners.js'
+import { LocalServices } from './local-services.js'
 import { LOSS_PROBE, estimateLoss, type LossEstimate } from './loss-probe.js'
 import { PendingSockets } from './pending-sockets.js'
 
 export interface PeerOptions {
   name: string
   ticket: Ticket
-  /** Where to expose each service locally; a missing entry is not exposed. */
-  listen: Partial<Record<ServiceName, HostPort>>
-  /** The CLI option that sets each listen address, named in "address in use" errors. */
-  listenOptionNames?: Partial<Record<ServiceName, string>>
+  /**
+   * Services placed at an address of the user's (`--expose`): bound before the hub is dialled.
+   * The others the hub shares go on `defaultHost` at their own port numbers, or a free port.
+   */
+  expose?: Readonly<Record<ServiceName, HostPort>>
+  /** Services not to expose (`--skip`). */
+  skip?: readonly ServiceName[]
+  /** Default 127.0.0.1. */
+  defaultHost?: string
+  /** The CLI option that places each service, named in "address in use" errors. */
+  exposeOptionNames?: Readonly<Record<ServiceName, string>>
   connectTimeoutMs?: number
   /** Come back by itself when the hub is lost or restarts (default); false ends the peer instead. */
   reconnect?: boolean
@@ -42,6 +49,8 @@ export interface PeerOptions {
   /** Blind relays (public keys) to try when hole punching fails, beside the ticket's. */
   relays?: Buffer[]
   signal?: AbortSignal
+  /** Takes `warning` events from the start, including those of joining (a service moved to a free port). */
+  onWarning?: (warning: PeerEvents['warning'][0]) => void
 }
 
 /** Why a peer stopped: the hub said goodbye, the hub vanished, a reconnect was refused, or we left. */
@@ -82,7 +91,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
   /** When each local connection arrived: its wait for a link is bounded from then, across links. */
   private readonly arrived = new WeakMap<Socket, number>()
   private readonly pending = new PendingSockets(MAX_PENDING, MAX_PENDING_WAIT_MS)
-  private readonly localListeners: LocalListener[] = []
+  private readonly local: LocalServices
   private session: HubSession | null = null
   private paths: HubPaths | null = null
   private dialer: QuicDialer | null = null
@@ -99,11 +108,20 @@ export class Peer extends SafeEmitter<PeerEvents> {
   ) {
     super(log)
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+    if (options.onWarning) this.on('warning', options.onWarning)
+    this.local = new LocalServices({
+      expose: options.expose ?? {},
+      skip: new Set(options.skip ?? []),
+      defaultHost: options.defaultHost ?? '127.0.0.1',
+      optionNames: options.exposeOptionNames ?? {},
+      onSocket: (service, socket) => this.accept(service, socket),
+      warn: (message, service) => this.notify('warning', { message, service }),
+    })
   }
 
   /** Where each service is exposed, once joined. */
-  get services(): Partial<Record<ServiceName, HostPort>> {
-    return Object.fromEntries(this.localListeners.map((l) => [l.service, l.address]))
+  get services(): Record<ServiceName, HostPort> {
+    return this.local.addresses
   }
 
   get hubAddress(): string {
@@ -119,17 +137,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
     const log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'peer' })
     const peer = new Peer(options.ticket, options, log)
     try {
-      // Bind first: a busy local port is the user's to fix, and should not cost a hub round trip.
-      for (const service of LEGACY_SERVICES) {
-        const at = options.listen[service]
-        if (!at) continue
-        const option = options.listenOptionNames?.[service] ?? service
-        peer.localListeners.push(
-          await listenLocal(service, at, option, (socket) => peer.accept(service, socket), (err) => {
-            peer.notify('warning', { message: `the local ${service} listener could not accept a connection: ${errorMessage(err)}`, service })
-          }),
-        )
-      }
+      // Bind what the user placed first: a busy local port is theirs to fix, and should not cost a hub round trip.
+      await peer.local.bindGiven()
       // One key for the whole process: the hub knows a reconnecting peer by it.
       const identity = await ephemeralIdentity()
       peer.dialer = await QuicDialer.create(identity, { ...PEER_TRANSPORT_OPTIONS, ...options.transport })
@@ -142,6 +151,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
       }
       peer.paths = { quic: peer.dialer, dht: peer.dhtDialer, choice: options.transportChoice ?? 'auto' }
       const { link, control } = await connectHub(peer.paths, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
+      // The rest once the hub has said what it shares.
+      await peer.local.follow(control.services ?? LEGACY_TABLE, true)
       peer.begin(new HubSession(link, control, log))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
       detach(peer.supervise(), log, 'watching the hub')
@@ -155,6 +166,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
 
   private begin(session: HubSession): void {
     this.session = session
+    // A hub met again may share more than before (it restarted with another table).
+    if (session.table !== LEGACY_TABLE) detach(this.local.follow(session.table, false), this.log, 'exposing new services')
     session.on('refused', ({ service, message }) => this.notify('warning', { message, service }))
     this.pending.release((service, socket, carry) => this.accept(service, socket, carry))
   }
@@ -394,7 +407,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
   }
 
   private release(): void {
-    for (const l of this.localListeners) l.server.close()
+    this.local.close()
     this.pending.clear()
     for (const socket of this.sockets) socket.resetAndDestroy()
     this.session?.close()
@@ -405,7 +418,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
   /** Says goodbye to the hub and closes everything; resolves within about a second. */
   leave(reason = 'peer left'): Promise<void> {
     this.leaving ??= (async () => {
-      for (const l of this.localListeners) l.server.close()
+      this.local.close()
       await this.session?.leave(reason)
       this.release()
       this.resolveEnded({ code: 'LEFT', reason })

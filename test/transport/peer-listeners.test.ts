@@ -24,7 +24,7 @@ describe('a peer session over many connections (in process, real QUIC)', () => {
       binds: [{ host: '127.0.0.1', port: 0, family: 4 }],
     })
     stops.push(() => hub.stop())
-    const peer = await Peer.join({ name: 'many', ticket: decodeTicket(hub.ticket), listen: { frontend: { host: '127.0.0.1', port: 0, family: 4 } } })
+    const peer = await Peer.join({ name: 'many', ticket: decodeTicket(hub.ticket), expose: { frontend: { host: '127.0.0.1', port: 0, family: 4 } } })
     stops.push(() => peer.leave())
     const port = peer.services.frontend!.port
     const gone = (): AbortSignal => (peer as unknown as { session: { gone: AbortController } }).session.gone.signal
