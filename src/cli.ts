@@ -11,6 +11,7 @@ import { DEFAULT_HUB_LIMITS } from './hub/limits.js'
 import { ShutdownSignals } from './cli/shutdown.js'
 import { PUBLIC_MAILBOX } from './wormhole/public-mailbox.js'
 import { useDefaultQuicThreads } from './transport/index.js'
+import { commandAfterDashes } from './cli/child-command.js'
 import { keepYoungGenerationSmall } from './cli/young-generation.js'
 
 useDefaultQuicThreads()
@@ -37,6 +38,9 @@ Examples:
   # a throwaway hub for a CI job, bound to loopback, with JSON events on stdout
   $ hive share ci-hub api=127.0.0.1:8000 db=127.0.0.1:5432 --ephemeral --ipv4-addr 127.0.0.1:0 --json
 
+  # run a script once the hub is ready (it gets HIVE_TICKET); the hub stops when it exits
+  $ hive share ci-hub api=127.0.0.1:8000 --ephemeral -- ./start-peers.sh
+
   # also hand out short join codes, through a self-hosted mailbox server
   $ hive share my-hub web=127.0.0.1:3000 --wormhole --wormhole-relay ws://mailbox.example:4000/v1
 `
@@ -47,6 +51,8 @@ Examples:
   $ HIVE_TICKET=hive1... hive join laptop --expose web=127.0.0.1:5173
   $ pbpaste | hive join laptop --ticket - --skip db
   $ hive join laptop --join-code 5-hamburger-endorse
+  # in CI: the tunnel lives as long as the tests, which find the services in HIVE_<SERVICE>_URL
+  $ HIVE_TICKET=hive1... hive join ci -- npm test
 `
 
 const RELAY_EXAMPLES = `
@@ -122,14 +128,20 @@ function main(argv: string[]): void {
     .action(async (first: string, rest: string[], _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
-      // Each command loads only its own code: start-up time is part of what a user waits for.
-      await guard(reporter, exit, async () => (await import('./cli/share.js')).runShare([first, ...rest], opts, reporter, logger, shutdown))
+      const command = commandAfterDashes(argv, [first, ...rest])
+      const args = [first, ...rest].slice(0, rest.length + 1 - command.length)
+      await guard(reporter, exit, async () => {
+        // Each command loads only its own code: start-up time is part of what a user waits for.
+        const status = await (await import('./cli/share.js')).runShare(args, opts, reporter, logger, shutdown, command)
+        if (status !== undefined) exit(status)
+      })
     })
 
   program
     .command('join')
     .description('run a peer: connect to a hub and expose its services on local ports')
     .argument('<NAME>', 'this peer\'s name, shown to the hub')
+    .argument('[COMMAND...]', 'after --: run COMMAND once the tunnel is up, with HIVE_<SERVICE>_ADDR and HIVE_<SERVICE>_URL set; leave when it exits, with its status')
     .option('--ticket <TICKET>', 'the hub\'s ticket, or - to read it from stdin (env: HIVE_TICKET)')
     .option('--join-code <CODE>', 'get the ticket over Magic Wormhole with the hub\'s join code, e.g. 5-hamburger-endorse')
     .option('--join-timeout <DURATION>', 'with --join-code: how long to wait for the hub', '120s')
@@ -147,12 +159,15 @@ function main(argv: string[]): void {
         .default('auto'),
     )
     .addHelpText('after', JOIN_EXAMPLES)
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
+    .action(async (name: string, operands: string[], _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
         const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
+        const command = commandAfterDashes(argv, operands)
+        if (command.length < operands.length) throw new HiveError('USAGE', `unexpected argument "${operands[0]}": a command to run goes after --, e.g. hive join ${name} -- npm test`)
         const { runJoin } = await import('./cli/join.js')
-        const end = await runJoin(name, opts, reporter, logger, shutdown)
+        const end = await runJoin(name, opts, reporter, logger, shutdown, command)
+        if (end.code === 'COMMAND_EXITED') return exit(end.status)
         if (end.code === 'LEFT') return exit(0)
         const code = end.code
         reporter.error(`hive: ${code === 'HUB_STOPPED' ? `hub stopped (${end.reason})` : end.reason}`)

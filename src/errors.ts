@@ -31,6 +31,7 @@ export type HiveErrorCode =
   | 'HOLEPUNCH_FAILED'
   | 'RELAY_FAILED'
   | 'ABORTED'
+  | 'COMMAND_FAILED'
   | 'INTERNAL'
 
 export class HiveError extends Error {

@@ -31,6 +31,7 @@ export const EXIT: Record<HiveErrorCode | 'OK', { status: number; hint?: string 
   HOLEPUNCH_FAILED: { status: 22, hint: 'both sides are behind NATs that cannot be punched: pass a blind relay with --relay KEY (run one with `hive relay`)' },
   RELAY_FAILED: { status: 23, hint: 'the relay refused or is unreachable; check --relay, or run your own with `hive relay`' },
   ABORTED: { status: 130 },
+  COMMAND_FAILED: { status: 127, hint: 'check the command after --: it must be a program on PATH, or a path to one' },
   // A reconnect attempt that found the earlier session alive: the peer keeps it, never exits with this.
   SESSION_ALIVE: { status: 1 },
   STREAM_RESET: { status: 1 },

@@ -11,6 +11,7 @@ import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds } from
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
+import { serviceEnv, startChild } from './child-command.js'
 
 export interface JoinOptions {
   ticket?: string
@@ -54,8 +55,11 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
   }
 }
 
+/** How a join ended: the session's end, or (with a command after `--`) that command's exit status. */
+export type JoinOutcome = PeerEnd | { code: 'COMMAND_EXITED'; status: number }
+
 /** Resolves with how the session ended, once the peer has joined and later stopped. */
-export async function runJoin(name: string, opts: JoinOptions, reporter: Reporter, logger: Logger, shutdown: ShutdownSignals): Promise<PeerEnd> {
+export async function runJoin(name: string, opts: JoinOptions, reporter: Reporter, logger: Logger, shutdown: ShutdownSignals, command: string[] = []): Promise<JoinOutcome> {
   const signal = shutdown.signal
   const peerName = parseName(name, 'peer name')
   const { expose, skip, optionNames } = parseExposure(opts)
@@ -119,8 +123,33 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.status(`  ${service.padEnd(width)} ${serviceUrl(service, at)}`)
   }
   if (Object.keys(exposed).length === 0) reporter.status('  (nothing exposed: every service the hub shares was skipped)')
-  reporter.status('press Ctrl+C to leave')
+  if (command.length === 0) reporter.status('press Ctrl+C to leave')
   reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, path: peer.path, remote_address: peer.hubAddress, services })
+  if (command.length === 0) return peer.ended
+  return runWhileJoined(peer, command, reporter, shutdown)
+}
 
-  return peer.ended
+/**
+ * `hive join ... -- CMD`: runs CMD with the services in its environment, hands it Ctrl+C and
+ * SIGTERM, and leaves the hub when it exits, with its status. If the tunnel ends first, CMD
+ * is stopped and the peer's own status stands.
+ */
+async function runWhileJoined(peer: Peer, command: string[], reporter: Reporter, shutdown: ShutdownSignals): Promise<JoinOutcome> {
+  let child
+  try {
+    child = await startChild(command, serviceEnv(peer.services))
+  } catch (err) {
+    await peer.leave('peer left')
+    throw err
+  }
+  shutdown.forwardTo((signal) => child.kill(signal))
+  const first = await Promise.race([child.exited.then((status) => ({ status })), peer.ended.then((end) => ({ end }))])
+  if ('status' in first) {
+    reporter.status(`the command exited with status ${first.status}: leaving the hub`)
+    await peer.leave('peer left')
+    return { code: 'COMMAND_EXITED', status: first.status }
+  }
+  reporter.status('the tunnel ended: stopping the command')
+  await child.stop()
+  return first.end
 }

@@ -9,6 +9,7 @@ import { defaultIdentityFile, ephemeralIdentity, loadIdentity, type HubIdentity 
 import { formatHostPort, type HostPort } from '../protocol/address.js'
 import { ALPNS } from '../protocol/services.js'
 import { parseShareArgs } from './share-args.js'
+import { startChild } from './child-command.js'
 import { PUBLIC_MAILBOX } from '../wormhole/public-mailbox.js'
 import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
@@ -62,7 +63,8 @@ export async function runShare(
   reporter: Reporter,
   logger: Logger,
   shutdown: ShutdownSignals,
-): Promise<void> {
+  command: string[] = [],
+): Promise<number | undefined> {
   const { name: hubName, services } = parseShareArgs(args)
   const binds: HostPort[] = []
   if (opts.ipv4Addr) binds.push(parseBindAddress(opts.ipv4Addr, '--ipv4-addr', 4))
@@ -149,6 +151,20 @@ export async function runShare(
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none', services: Object.fromEntries(hub.services.map((s) => [s.name, formatHostPort(services[s.name]!)])) })
 
   if (opts.wormhole) sharer = await shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+  if (command.length === 0) return undefined
+
+  // `hive share ... -- CMD`: the hub lives as long as CMD, which gets the ticket and every signal.
+  const child = await startChild(command, { HIVE_TICKET: hub.ticket }).catch(async (err: unknown) => {
+    await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
+    throw err
+  })
+  shutdown.forwardTo((signal) => child.kill(signal))
+  const status = await child.exited
+  reporter.status(`the command exited with status ${status}: telling peers the hub stopped`)
+  await restarting
+  await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
+  reporter.event('hub_stopped', { name: hub.name })
+  return status
 }
 
 /** What a running hub reports; wired again to the new hub after a restart. */

@@ -11,6 +11,7 @@
 export class ShutdownSignals {
   private readonly controller = new AbortController()
   private stopAction: ((signal: NodeJS.Signals) => Promise<void>) | null = null
+  private forward: ((signal: NodeJS.Signals) => void) | null = null
   private stopping = false
 
   constructor(
@@ -33,7 +34,16 @@ export class ShutdownSignals {
     this.stopAction = stop
   }
 
+  /**
+   * From now on every signal goes to a command hive runs (`-- CMD`), which decides when to
+   * stop; hive ends when it exits. Signals are not counted: CMD may take its time.
+   */
+  forwardTo(forward: (signal: NodeJS.Signals) => void): void {
+    this.forward = forward
+  }
+
   private readonly handle = (signal: NodeJS.Signals): void => {
+    if (this.forward) return this.forward(signal)
     if (this.stopping) return this.exit(130)
     this.stopping = true
     const stop = this.stopAction
