@@ -177,6 +177,14 @@ function main(argv: string[]): void {
     })
 
   program
+    .command('demo')
+    .description('see hive work on this machine: three small services, a hub and a peer, with URLs to try')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { reporter, logger } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/demo.js')).runDemo(reporter, logger, shutdown))
+    })
+
+  program
     .command('relay')
     .description('run a DHT node others can bootstrap from, and a blind relay for peers whose NATs cannot be punched')
     .option('--bind <HOST:PORT>', 'UDP address of the DHT node and relay', '0.0.0.0:49737')
