@@ -19,6 +19,7 @@ keepYoungGenerationSmall()
 
 interface GlobalOptions {
   verbose: number
+  statsInterval: string
   quiet?: boolean
   json?: boolean
   alpn?: string
@@ -90,6 +91,7 @@ function main(argv: string[]): void {
     .option('-v, --verbose', 'more diagnostic logs on stderr (-v warn, -vv info, -vvv debug, -vvvv trace)', (_: string, n: number) => n + 1, 0)
     .option('-q, --quiet', 'show only errors and data')
     .option('--json', 'newline-delimited JSON events on stdout; human lines stay on stderr')
+    .option('--stats-interval <SECONDS>', 'with --json: a stats event (peers, open connections, bytes and rates per service) this often; 0 for none', '10')
     .addOption(new Option('--alpn <protocol>', 'application protocol carried in the hello').choices(['hivemind', 'federated-hivemind']))
     .addOption(new Option('--wormhole-relay <URL>', 'Magic Wormhole mailbox server for join codes').env('HIVE_WORMHOLE_RELAY').default(PUBLIC_MAILBOX))
     .addOption(new Option('--dht-bootstrap <HOST:PORT,...>', 'DHT nodes for reaching hubs behind NAT (default: the public hyperdht nodes); none: direct QUIC only').env('HIVE_DHT_BOOTSTRAP'))
@@ -127,7 +129,7 @@ function main(argv: string[]): void {
     .addHelpText('after', SHARE_EXAMPLES)
     .action(async (first: string, rest: string[], _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
-      const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
+      const opts = { ...cmd.opts<ShareOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay, json: globals.json === true, statsInterval: globals.statsInterval }
       const command = commandAfterDashes(argv, [first, ...rest])
       const args = [first, ...rest].slice(0, rest.length + 1 - command.length)
       await guard(reporter, exit, async () => {
@@ -162,7 +164,7 @@ function main(argv: string[]): void {
     .action(async (name: string, operands: string[], _opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => {
-        const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay }
+        const opts = { ...cmd.opts<JoinOptions>(), alpn: globals.alpn, wormholeRelay: globals.wormholeRelay, dhtBootstrap: globals.dhtBootstrap, relay: globals.relay, json: globals.json === true, statsInterval: globals.statsInterval }
         const command = commandAfterDashes(argv, operands)
         if (command.length < operands.length) throw new HiveError('USAGE', `unexpected argument "${operands[0]}": a command to run goes after --, e.g. hive join ${name} -- npm test`)
         const { runJoin } = await import('./cli/join.js')

@@ -7,7 +7,8 @@ import { formatHostPort } from '../protocol/address.js'
 import { ALPNS, alpnNameOf } from '../protocol/services.js'
 import { parseExposure, serviceUrl } from './expose.js'
 import { decodeTicket, type Ticket } from '../protocol/ticket.js'
-import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds } from './options.js'
+import { parseAlpn, parseJoinCode, parseName, parseRelayUrl, parseSeconds, parseStatsInterval } from './options.js'
+import { watchStats } from './live-stats.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
@@ -31,6 +32,8 @@ export interface JoinOptions {
   wormholeRelay: string
   dhtBootstrap?: string
   relay?: string[]
+  json: boolean
+  statsInterval: string
 }
 
 const HOW = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' } as const
@@ -63,6 +66,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   const signal = shutdown.signal
   const peerName = parseName(name, 'peer name')
   const { expose, skip, optionNames } = parseExposure(opts)
+  const statsIntervalS = parseStatsInterval(opts.statsInterval)
   const connectTimeoutMs = Math.round(parseSeconds(opts.connectTimeout, '--connect-timeout') * 1000)
   if (opts.reconnect === false && opts.reconnectTimeout !== undefined) throw new HiveError('USAGE', '--no-reconnect and --reconnect-timeout cannot be used together: pick one')
   const reconnectTimeoutMs = opts.reconnectTimeout === undefined ? undefined : Math.round(parseSeconds(opts.reconnectTimeout, '--reconnect-timeout', 7 * 24 * 3600) * 1000)
@@ -83,7 +87,9 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     reporter.event('warning', { message: w.message, service: w.service ?? null })
   }
   const peer = await Peer.join({ name: peerName, ticket, expose, skip, exposeOptionNames: optionNames, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport, onWarning })
+  let stopStats = (): void => undefined
   shutdown.onStop(async () => {
+    stopStats()
     reporter.status('leaving the hub')
     await peer.leave('peer left')
   })
@@ -125,8 +131,12 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   if (Object.keys(exposed).length === 0) reporter.status('  (nothing exposed: every service the hub shares was skipped)')
   if (command.length === 0) reporter.status('press Ctrl+C to leave')
   reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, path: peer.path, remote_address: peer.hubAddress, services })
-  if (command.length === 0) return peer.ended
-  return runWhileJoined(peer, command, reporter, shutdown)
+  stopStats = watchStats(reporter, opts.json, statsIntervalS, () => peer.stats(), command.length > 0)
+  try {
+    return command.length === 0 ? await peer.ended : await runWhileJoined(peer, command, reporter, shutdown)
+  } finally {
+    stopStats()
+  }
 }
 
 /**

@@ -90,3 +90,8 @@ export function parseJoinCode(value: string): string {
   if (!parsed.ok) throw usage(`--join-code "${value}": ${parsed.reason}`)
   return value
 }
+
+/** `--stats-interval`: seconds between `stats` events, or 0 for none. */
+export function parseStatsInterval(value: string): number {
+  return value.trim() === '0' ? 0 : parseSeconds(value, '--stats-interval', 3600, 1)
+}

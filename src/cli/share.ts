@@ -13,7 +13,8 @@ import { startChild } from './child-command.js'
 import { PUBLIC_MAILBOX } from '../wormhole/public-mailbox.js'
 import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
-import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseRelayUrl, parseSeconds } from './options.js'
+import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseRelayUrl, parseSeconds, parseStatsInterval } from './options.js'
+import { watchStats } from './live-stats.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 
@@ -42,6 +43,8 @@ export interface ShareOptions {
   wormholeRelay: string
   dhtBootstrap?: string
   relay?: string[]
+  json: boolean
+  statsInterval: string
 }
 
 async function identityFor(opts: ShareOptions, reporter: Reporter): Promise<HubIdentity> {
@@ -76,6 +79,7 @@ export async function runShare(
   const limits = { maxPeers: parseCount(opts.maxPeers, '--max-peers', 1, 10_000), maxStreamsPerPeer: parseCount(opts.maxStreams, '--max-streams', 1, 100_000) }
   // The relay matters only with --wormhole; a stray HIVE_WORMHOLE_RELAY must not break a plain share.
   const relayUrl = opts.wormhole ? parseRelayUrl(opts.wormholeRelay) : ''
+  const statsIntervalS = parseStatsInterval(opts.statsInterval)
 
   const identity = await identityFor(opts, reporter)
   const { dht, relays } = dhtOptions(opts)
@@ -84,8 +88,10 @@ export async function runShare(
   let hub = await start(binds, identity)
   let sharer: JoinCodeSharer | null = null
   let restarting: Promise<void> | null = null
+  let stopStats = (): void => undefined
   shutdown.onStop(async () => {
     await restarting
+    stopStats()
     reporter.status('stopping: telling peers the hub stopped')
     await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
     reporter.event('hub_stopped', { name: hub.name })
@@ -151,6 +157,8 @@ export async function runShare(
   reporter.event('hub_ready', { name: hub.name, ticket: hub.ticket, addresses: hub.addresses, peer_id: hub.peerId, dht: dht.kind !== 'none', services: Object.fromEntries(hub.services.map((s) => [s.name, formatHostPort(services[s.name]!)])) })
 
   if (opts.wormhole) sharer = await shareByCode(hub.ticket, relayUrl, codeLength, codeTtlMs, reporter, logger)
+  // After a restart the figures start again, from the new hub.
+  stopStats = watchStats(reporter, opts.json, statsIntervalS, () => hub.stats(), command.length > 0)
   if (command.length === 0) return undefined
 
   // `hive share ... -- CMD`: the hub lives as long as CMD, which gets the ticket and every signal.
@@ -160,6 +168,7 @@ export async function runShare(
   })
   shutdown.forwardTo((signal) => child.kill(signal))
   const status = await child.exited
+  stopStats()
   reporter.status(`the command exited with status ${status}: telling peers the hub stopped`)
   await restarting
   await Promise.all([hub.stop('hub stopped'), sharer?.stop()])

@@ -5,6 +5,7 @@ import { HEADER_LENGTH, decodeHeader, encodeAck } from '../protocol/header.js'
 import type { ServiceName } from '../protocol/services.js'
 import { withDeadline } from '../deadline.js'
 import { pipe, type PipeResult } from '../link/pipe.js'
+import type { Traffic } from '../link/traffic.js'
 import type { ByteStream } from '../link/types.js'
 import { dialService } from './dial-service.js'
 
@@ -16,6 +17,8 @@ export interface ForwardContext {
   log: Logger
   warn(message: string, service?: ServiceName): void
   track(release: () => void): () => void
+  /** What the hub carries, per service: the live view and `stats` events. */
+  traffic: Traffic
 }
 
 /** What one session lends each of its streams: a way to be aborted by the peer, and to abort it. */
@@ -81,7 +84,9 @@ async function forward(stream: ByteStream, ctx: ForwardContext, registry: Stream
     socket.resetAndDestroy()
     return { kind: 'refused', reason: `peer went away before the ACK: ${errorMessage(err)}`, service }
   }
-  const result = await pipe(socket, stream, { signal })
+  const traffic = ctx.traffic.open(service)
+  const result = await pipe(socket, stream, { signal, meter: traffic.meter })
+  traffic.close()
   untrack()
   if (result.stuck && !signal.aborted) registry.abortRemote(stream.id)
   ctx.log.debug({ service, stream: stream.id, ...result }, 'stream closed')

@@ -20,6 +20,7 @@ import { quicStreamLimit } from '../protocol/stream-limit.js'
 import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.js'
 import { rawPrivateKey } from '../identity/ed25519.js'
 import { StallWatch } from '../stall-watch.js'
+import { Traffic } from '../link/traffic.js'
 
 export { DEFAULT_HUB_LIMITS, type HubLimits }
 
@@ -124,6 +125,7 @@ export class Hub extends SafeEmitter<HubEvents> {
       table,
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       stalls: new StallWatch(),
+      traffic: new Traffic(),
       headerTimeoutMs: options.headerTimeoutMs ?? 10_000,
       dialTimeoutMs: options.dialTimeoutMs ?? 5_000,
       log: log.child({ component: 'forward' }),
@@ -305,6 +307,11 @@ export class Hub extends SafeEmitter<HubEvents> {
     this.log.warn({ peer, peerId: link.remotePeerId, address: link.remoteAddress, reason }, 'peer refused')
     this.digest.refused({ kind, peer, peerId: link.remotePeerId, address: link.remoteAddress, reason })
     detach(session.close('refused', 500), this.log, 'closing a refused session')
+  }
+
+  /** Peers in session, and the traffic so far per service (in: from peers, out: to peers). */
+  stats(): ReturnType<Traffic['snapshot']> & { peers: number } {
+    return { peers: this.peers.size, ...this.ctx.traffic.snapshot() }
   }
 
   /** Stops accepting, says `reason` to every peer, and closes. Safe to call twice. */

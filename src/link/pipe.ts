@@ -56,6 +56,8 @@ export interface PipeOptions {
    * A copy is kept until `ready`, for the carry should the stream turn out never answered.
    */
   sendEarly?: number
+  /** Told of bytes as they go out on the stream (`out`) and come in from it (`in`): live traffic figures. */
+  meter?: (direction: 'in' | 'out', bytes: number) => void
 }
 
 export interface PipeResult {
@@ -149,6 +151,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
         try {
           await stream.write(batch)
           sent += batch.length
+          options.meter?.('out', batch.length)
         } catch {
           writePending = false
           writing = false
@@ -250,6 +253,7 @@ export function pipe(socket: Socket, stream: ByteStream, options: PipeOptions = 
           }
           if (socket.destroyed) return
           received += chunk.length
+          options.meter?.('in', chunk.length)
           socket.write(chunk)
           if (socket.writableLength > SOCKET_WRITE_AHEAD) await drain()
         }

@@ -5,6 +5,7 @@ import { sleep, withDeadline } from '../deadline.js'
 import { HiveError, errorMessage } from '../errors.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { pipe, type Carry } from '../link/pipe.js'
+import { Traffic } from '../link/traffic.js'
 import type { ByteStream, Link } from '../link/types.js'
 import { printable } from '../printable.js'
 import { decodeAck, encodeDataHeader } from '../protocol/header.js'
@@ -67,6 +68,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     readonly link: Link,
     private readonly control: ControlChannel,
     private readonly log: Logger,
+    private readonly traffic = new Traffic(),
   ) {
     super(log)
     this.spare = new SpareStream(link)
@@ -254,7 +256,9 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     // The first bytes go out behind the header (one round trip, not two) on a link that is
     // known to work; on a silent one they wait for the answer, so that a retry stays safe.
     const sendEarly = this.pings && this.silentMs < SEND_EARLY_HEARD_MS ? SEND_EARLY_BYTES : 0
-    const result = await pipe(socket, stream, { ready, signal: aborted.signal, carry, sendEarly, unsentOn: () => this.gone.signal.aborted })
+    const traffic = this.traffic.open(service)
+    const result = await pipe(socket, stream, { ready, signal: aborted.signal, carry, sendEarly, unsentOn: () => this.gone.signal.aborted, meter: traffic.meter })
+    traffic.close()
     this.streams.delete(id)
     if (result.outcome === 'unsent') {
       if (result.carry!.sentEarly && id <= this.servedUpTo) {

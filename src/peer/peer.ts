@@ -18,6 +18,7 @@ import type { DhtBootstrap } from '../dht/bootstrap.js'
 import type { DhtDialer } from '../dht/dialer.js'
 import { HubSession, type SessionEnd } from './hub-session.js'
 import { LocalServices } from './local-services.js'
+import { Traffic } from '../link/traffic.js'
 import { LOSS_PROBE, estimateLoss, type LossEstimate } from './loss-probe.js'
 import { PendingSockets } from './pending-sockets.js'
 
@@ -92,6 +93,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
   private readonly arrived = new WeakMap<Socket, number>()
   private readonly pending = new PendingSockets(MAX_PENDING, MAX_PENDING_WAIT_MS)
   private readonly local: LocalServices
+  /** What this peer carried, per service, across all its links to the hub. */
+  private readonly traffic = new Traffic()
   private session: HubSession | null = null
   private paths: HubPaths | null = null
   private dialer: QuicDialer | null = null
@@ -124,6 +127,11 @@ export class Peer extends SafeEmitter<PeerEvents> {
     return this.local.addresses
   }
 
+  /** Whether a link to the hub is up, and the traffic so far per service (in: from the hub, out: to it). */
+  stats(): ReturnType<Traffic['snapshot']> & { linked: boolean } {
+    return { linked: this.session !== null && !this.session.retired, ...this.traffic.snapshot() }
+  }
+
   get hubAddress(): string {
     return this.session?.link.remoteAddress ?? ''
   }
@@ -153,7 +161,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       const { link, control } = await connectHub(peer.paths, options.ticket, options.name, options.connectTimeoutMs ?? 10_000, log, options.signal)
       // The rest once the hub has said what it shares.
       await peer.local.follow(control.services ?? LEGACY_TABLE, true)
-      peer.begin(new HubSession(link, control, log))
+      peer.begin(new HubSession(link, control, log, peer.traffic))
       log.info({ hub: options.ticket.name, peerId: link.remotePeerId, address: link.remoteAddress, version: control.version }, 'joined')
       detach(peer.supervise(), log, 'watching the hub')
       if (peer.paths.choice === 'auto' && peer.dhtDialer) detach(peer.measure(), log, 'measuring the link')
@@ -252,7 +260,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       try {
         const timeoutMs = Math.min(ATTEMPT_TIMEOUT_MS, this.options.connectTimeoutMs ?? ATTEMPT_TIMEOUT_MS)
         const { link, control } = await connectHub(this.paths!, this.ticket, this.options.name, timeoutMs, this.log, this.options.signal, stalled?.sessionId)
-        const fresh = new HubSession(link, control, this.log)
+        const fresh = new HubSession(link, control, this.log, this.traffic)
         if (this.leaving || this.finished) {
           await fresh.leave('peer left')
           return false
@@ -322,7 +330,7 @@ export class Peer extends SafeEmitter<PeerEvents> {
       session.retire()
       try {
         const control = await sayHello(link, this.ticket, this.options.name, ATTEMPT_TIMEOUT_MS)
-        const fresh = new HubSession(link, control, this.log)
+        const fresh = new HubSession(link, control, this.log, this.traffic)
         if (this.leaving || this.finished) return void (await fresh.leave('peer left'))
         this.begin(fresh)
         session.close()

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { httpDownloadSha, httpGet } from '../helpers/clients.js'
+import { HIVE_BIN, killAll, runHive } from '../helpers/hive.js'
+import { BIG, startBackend } from '../helpers/services.js'
+
+/** What a person sees on a terminal, and the `stats` events a script reads. */
+let backend: Awaited<ReturnType<typeof startBackend>>
+beforeAll(async () => {
+  backend = await startBackend()
+})
+afterEach(async () => {
+  await killAll()
+})
+afterAll(async () => {
+  await backend?.close()
+})
+
+const HUB = ['--ephemeral', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none']
+
+describe('on a terminal', () => {
+  it('the hub keeps one live line of peers, connections and bytes, and prints the ticket once', async () => {
+    // `script` (util-linux) gives hive a terminal of its own.
+    const command = [process.execPath, HIVE_BIN, 'share', 'tty-hub', `api=${backend.address}`, ...HUB].join(' ')
+    const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
+    let screen = ''
+    term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
+    try {
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K0 peers · 0 open connections · in 0 B \(0 B\/s\) · out 0 B \(0 B\/s\)/)
+      const ticket = /hive1[A-Za-z0-9_-]+/.exec(screen)![0]
+      expect(screen.split(ticket).length - 1).toBe(1)
+      const peer = runHive(['join', 'tty-peer', '--ticket', '-', '--json', '--expose', 'api=127.0.0.1:0', '--dht-bootstrap', 'none'], { stdin: ticket })
+      const ready = await peer.waitEvent('join_ready')
+      const port = Number((ready.services as Record<string, string>).api!.split(':')[1])
+      // The backend answers 404 to `/`: an answer all the same, through the tunnel.
+      expect((await httpGet(port, '/')).status).toBe(404)
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K1 peer · 0 open connections · in \d+ B .* · out [\d.]+ [kM]?B/)
+      // A status line goes above the live line, which is drawn again below it.
+      peer.signal('SIGINT')
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K- peer `tty-peer` left \(peer left\)\r?\n\S*\d peers? · /)
+    } finally {
+      process.kill(-term.pid!, 'SIGKILL')
+    }
+  })
+})
+
+describe('stats events (--json)', () => {
+  it('hub and peer report peers, connections and bytes per service every --stats-interval', async () => {
+    const hub = runHive(['share', 'stats-hub', `api=${backend.address}`, '--json', '--stats-interval', '1', ...HUB])
+    const ticket = (await hub.waitEvent('hub_ready')).ticket as string
+    const peer = runHive(['join', 'stats-peer', '--ticket', '-', '--json', '--stats-interval', '1', '--expose', 'api=127.0.0.1:0', '--dht-bootstrap', 'none'], { stdin: ticket })
+    const ready = await peer.waitEvent('join_ready')
+    const port = Number((ready.services as Record<string, string>).api!.split(':')[1])
+    expect((await httpDownloadSha(port, '/download')).size).toBe(BIG)
+    const hubStats = () => hub.events.filter((e) => e.event === 'stats').at(-1) as Record<string, any> | undefined
+    const peerStats = () => peer.events.filter((e) => e.event === 'stats').at(-1) as Record<string, any> | undefined
+    // Once the download's connection has closed on both sides, and a stats event has said so.
+    await expect.poll(() => (hubStats()?.streams === 0 ? hubStats()!.bytes_out : 0), { timeout: 20_000 }).toBeGreaterThanOrEqual(BIG)
+    await expect.poll(() => (peerStats()?.streams === 0 ? peerStats()!.bytes_in : 0), { timeout: 20_000 }).toBeGreaterThanOrEqual(BIG)
+    expect(hubStats()).toMatchObject({ peers: 1, streams: 0, services: { api: { streams: 0, bytes_out: expect.any(Number), bytes_in: expect.any(Number) } } })
+    expect(hubStats()!.services.api.bytes_out).toBeGreaterThanOrEqual(BIG)
+    expect(peerStats()).toMatchObject({ linked: true, streams: 0, services: { api: { bytes_in: expect.any(Number) } } })
+    // Not a terminal: no live line.
+    expect(hub.stderr).not.toMatch(/\x1b\[K/)
+  })
+
+  it('--stats-interval 0 sends none, and a bad interval is exit 2', async () => {
+    const hub = runHive(['share', 'quiet-hub', `api=${backend.address}`, '--json', '--stats-interval', '0', ...HUB])
+    await hub.waitEvent('hub_ready')
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    expect(hub.events.some((e) => e.event === 'stats')).toBe(false)
+    const bad = runHive(['share', 'bad-hub', `api=${backend.address}`, '--json', '--stats-interval', 'often', ...HUB])
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr).toMatch(/--stats-interval "often"/)
+  })
+})
