@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { httpDownloadSha, httpGet } from '../helpers/clients.js'
 import { HIVE_BIN, killAll, runHive } from '../helpers/hive.js'
@@ -16,12 +19,24 @@ afterAll(async () => {
   await backend?.close()
 })
 
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const HUB = ['--ephemeral', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none']
 
 describe('on a terminal', () => {
   it('the hub keeps one live line of peers, connections and bytes, and prints the ticket once', async () => {
-    // `script` (util-linux) gives hive a terminal of its own.
-    const command = [process.execPath, HIVE_BIN, 'share', 'tty-hub', `api=${backend.address}`, ...HUB].join(' ')
+    // `script` (util-linux) gives hive a terminal of its own, in a session of its own: the
+    // shell says hive's pid before becoming it, so that the test can stop it (closing the
+    // terminal would send SIGHUP, which a hub takes as "restart").
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
+    const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', 'tty-hub', `api=${backend.address}`, ...HUB].join(' ')}`
     const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
     let screen = ''
     term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
@@ -39,7 +54,11 @@ describe('on a terminal', () => {
       peer.signal('SIGINT')
       await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K- peer `tty-peer` left \(peer left\)\r?\n\S*\d peers? · /)
     } finally {
-      process.kill(-term.pid!, 'SIGKILL')
+      const pid = Number(readFileSync(pidFile, 'utf8'))
+      process.kill(pid, 'SIGINT')
+      await expect.poll(() => isRunning(pid), { timeout: 10_000 }).toBe(false)
+      // `script` ends with it; if it has not yet, it is ended here.
+      if (isRunning(term.pid!)) process.kill(-term.pid!, 'SIGKILL')
     }
   })
 })
