@@ -89,13 +89,15 @@ export async function runShare(
   let sharer: JoinCodeSharer | null = null
   let restarting: Promise<void> | null = null
   let stopStats = (): void => undefined
-  shutdown.onStop(async () => {
+  // Ctrl+C and SIGTERM, or the end of a command given after --: `why` says which.
+  const stopHub = async (why: string): Promise<void> => {
     await restarting
     stopStats()
-    reporter.status('stopping: telling peers the hub stopped')
+    reporter.status(`${why}: telling peers the hub stopped`)
     await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
     reporter.event('hub_stopped', { name: hub.name })
-  })
+  }
+  shutdown.onStop(() => stopHub('stopping'))
   wireHubEvents(hub, reporter)
 
   // SIGHUP restarts the hub in place: same key and port, the token file read again. Peers are
@@ -168,11 +170,7 @@ export async function runShare(
   })
   shutdown.forwardTo((signal) => child.kill(signal))
   const status = await child.exited
-  stopStats()
-  reporter.status(`the command exited with status ${status}: telling peers the hub stopped`)
-  await restarting
-  await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
-  reporter.event('hub_stopped', { name: hub.name })
+  await stopHub(`the command exited with status ${status}`)
   return status
 }
 
