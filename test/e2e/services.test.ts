@@ -3,8 +3,7 @@ import { createServer as createTcpServer } from 'node:net'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { httpGet } from '../helpers/clients.js'
 import { killAll, runHive, type HiveProcess } from '../helpers/hive.js'
-import { rawFrame, rawPeer, helloFor, readFrame } from '../helpers/raw-peer.js'
-import { encodeDataHeader } from '../../src/protocol/header.js'
+import { getThroughStream, helloFor, rawFrame, rawPeer, readFrame } from '../helpers/raw-peer.js'
 
 /** Named services end to end: the built hive, real HTTP servers that say who they are. */
 const servers: Server[] = []
@@ -114,14 +113,9 @@ describe('named services', () => {
     try {
       await old.send(rawFrame(helloFor(ticket, 'old-peer', 2)))
       expect(await readFrame(old.control)).not.toHaveProperty('services')
-      const stream = await old.link.openStream()
-      await stream.write(encodeDataHeader(1))
-      expect(await stream.readExactly(1)).toEqual(Buffer.of(0xff))
-      await stream.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
-      await stream.finish()
-      const parts: Buffer[] = []
-      for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) parts.push(chunk)
-      expect(Buffer.concat(parts).toString()).toMatch(/this is front$/)
+      const { ack, response } = await getThroughStream(old.link, 1)
+      expect(ack).toEqual(Buffer.of(0xff))
+      expect(response).toMatch(/this is front$/)
     } finally {
       old.close()
     }

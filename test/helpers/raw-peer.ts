@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import type { ByteStream, Link } from '../../src/link/types.js'
 import { dialQuic } from '../../src/peer/connect.js'
-import { encodeControlHeader } from '../../src/protocol/header.js'
+import { encodeControlHeader, encodeDataHeader } from '../../src/protocol/header.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import { QuicDialer, type EndpointIdentity } from '../../src/transport/index.js'
 
@@ -60,4 +60,20 @@ export function helloFor(ticket: string, peer = 'raw-peer', version = 2): Record
 /** The token of a ticket, as a hello carries it. */
 export function ticketToken(ticket: string): string {
   return Buffer.from(decodeTicket(ticket).token).toString('base64url')
+}
+
+/**
+ * One HTTP request as a peer of any version makes it: a data stream with `portId`'s header,
+ * the hub's one-byte answer, then `GET /` and the whole response (empty when refused).
+ */
+export async function getThroughStream(link: Link, portId: number): Promise<{ ack: Buffer; response: string }> {
+  const stream = await link.openStream()
+  await stream.write(encodeDataHeader(portId))
+  const ack = await stream.readExactly(1)
+  if (ack[0] !== 0xff) return { ack, response: '' }
+  await stream.write(Buffer.from('GET / HTTP/1.0\r\n\r\n'))
+  await stream.finish()
+  const parts: Buffer[] = []
+  for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) parts.push(chunk)
+  return { ack, response: Buffer.concat(parts).toString() }
 }

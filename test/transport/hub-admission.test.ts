@@ -7,7 +7,7 @@ import { QuicDialer, QuicListener } from '../../src/transport/index.js'
 import { dialQuic } from '../../src/peer/connect.js'
 import { decodeTicket } from '../../src/protocol/ticket.js'
 import { pino } from 'pino'
-import { helloFor, rawFrame, rawPeer, readFrame, type RawPeer } from '../helpers/raw-peer.js'
+import { getThroughStream, helloFor, rawFrame, rawPeer, readFrame, type RawPeer } from '../helpers/raw-peer.js'
 import { startPageServer } from '../helpers/services.js'
 
 /** Who gets in, and in which words they are turned away: the hub's handshake, over real QUIC. */
@@ -135,14 +135,9 @@ describe('admission', () => {
     await old.send(rawFrame(helloFor(h.ticket, 'old-laptop', 2)))
     expect(await readFrame(old.control)).not.toHaveProperty('services')
     // A named service is reached by the port id the table gave it.
-    const data = await asks.link.openStream()
-    await data.write(encodeDataHeader(4))
-    expect(await data.readExactly(1)).toEqual(Buffer.of(0xff))
-    await data.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
-    await data.finish()
-    const parts: Buffer[] = []
-    for (let c = await data.read(); c !== null; c = await data.read()) parts.push(c)
-    expect(Buffer.concat(parts).toString()).toMatch(/^HTTP\/1\.1 200/)
+    const { ack, response } = await getThroughStream(asks.link, 4)
+    expect(ack).toEqual(Buffer.of(0xff))
+    expect(response).toMatch(/^HTTP\/1\.1 200/)
   })
 
   it('sends a table too large for a version 2 frame to a peer that asked, in one welcome', async () => {
