@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
 import { httpGet } from '../helpers/clients.js'
-import { HIVE_BIN, killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
+import { HIVE_BIN, exitedWithin, killAll, runHive, startHub, startPeer, type HiveProcess } from '../helpers/hive.js'
 import { freeUdpPort } from '../helpers/mailbox.js'
 import { startPageServer } from '../helpers/services.js'
 import { resign } from '../helpers/tickets.js'
@@ -99,13 +99,27 @@ describe('ticket sources', () => {
     const { ticket } = await startHub([page.address, '-', '-'])
     const command = `${HIVE_BIN} join tty-peer --ticket - --frontend-addr 127.0.0.1:0 --backend-addr - --ws-addr - --json`
     // script(1) gives the peer a terminal for stdin, as a person pasting would have.
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'hive-cfg-')) } })
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'hive-cfg-')) } })
     let output = ''
+    let errors = ''
+    let status: number | null | undefined
     child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (errors += c.toString()))
+    child.on('error', (err) => (errors += `spawn failed: ${err.message}`))
+    child.on('exit', (code) => (status = code))
+    // What script(1) and hive said, should the prompt or the join not come.
+    const evidence = (): string => `script ${status === undefined ? 'still running' : `exited ${status}`}; output: ${JSON.stringify(output)}; stderr: ${JSON.stringify(errors)}`
+    const waitFor = async (text: string): Promise<void> => {
+      const deadline = Date.now() + 30_000
+      while (!output.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} within 30 s: ${evidence()}`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
     try {
-      await expect.poll(() => output, { timeout: 10_000 }).toContain('paste the ticket, then press Enter: ')
+      await waitFor('paste the ticket, then press Enter: ')
       child.stdin.write(ticket + '\n')
-      await expect.poll(() => output, { timeout: 10_000 }).toContain('"event":"join_ready"')
+      await waitFor('"event":"join_ready"')
       const peerPid = execFileSync('pgrep', ['-f', 'join tty-peer'], { encoding: 'utf8' }).trim().split('\n')
       for (const pid of peerPid) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(ticket.slice(10))
     } finally {
@@ -202,18 +216,20 @@ describe('shutdown and loss', () => {
   })
 
   it('a signal sent the instant readiness is announced still stops cleanly (hub and peer, 8 times each)', async () => {
+    // The signal goes out the moment the ready line is parsed. Each process has 30 s to
+    // exit (it needs well under 2 s): one that hangs fails with what it printed.
     for (let i = 0; i < 8; i++) {
       const hub = runHive(['share', page.address, '-', '-', 'racy-hub', '--ipv4-addr', '127.0.0.1:0', '--ephemeral', '--json'])
-      hub.child.stdout!.on('data', (c: Buffer) => c.toString().includes('hub_ready') && hub.signal('SIGINT'))
-      expect(await hub.exited).toBe(0)
+      void hub.waitEvent('hub_ready', 30_000).then(() => hub.signal('SIGINT'), () => undefined)
+      expect(await exitedWithin(hub, 30_000, `hub ${i}`)).toBe(0)
     }
     const { ticket } = await startHub([page.address, '-', '-'])
     for (let i = 0; i < 8; i++) {
       const peer = runHive(['join', `racy-${i}`, '--ticket', ticket, '--frontend-addr', '127.0.0.1:0', '--backend-addr', '-', '--ws-addr', '-', '--json'])
-      peer.child.stdout!.on('data', (c: Buffer) => c.toString().includes('join_ready') && peer.signal('SIGTERM'))
-      expect(await peer.exited).toBe(0)
+      void peer.waitEvent('join_ready', 30_000).then(() => peer.signal('SIGTERM'), () => undefined)
+      expect(await exitedWithin(peer, 30_000, `peer ${i}`)).toBe(0)
     }
-  })
+  }, 300_000)
 
   it('a hub killed with -9 is reported as lost within 10 s, and the peer waits for it to come back', async () => {
     const { hub, ticket } = await startHub([page.address, '-', '-'])

@@ -48,7 +48,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
     const first = await code(1)
     expect(first).toMatch(/^\d+-[a-z]+-[a-z]+$/)
     const result = await run('wormhole', ['--relay-url', mailbox.url, 'receive', first])
-    expect(result.status).toBe(0)
+    expect(result.status, JSON.stringify(result.stderr)).toBe(0)
     expect(result.stdout).toBe(`${ticket}\n`)
     // The code was used: the hub shows a fresh one.
     expect(await code(2)).not.toBe(first)
@@ -58,7 +58,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
   it('`wormhole-william receive` (Go) prints exactly the hub\'s ticket', async () => {
     const { ticket, code } = await codeHub()
     const result = await run('wormhole-william', ['--relay-url', mailbox.url, 'receive', await code(1)])
-    expect(result.status).toBe(0)
+    expect(result.status, JSON.stringify(result.stderr)).toBe(0)
     expect(result.stdout.trim()).toBe(ticket)
   })
 
@@ -71,7 +71,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
     const port = Number(String((ready.services as Record<string, string>).frontend).split(':').pop())
     expect((await httpGet(port, '/')).body.toString()).toContain('hello from the frontend')
     const sent = await sender
-    expect(sent.status).toBe(0)
+    expect(sent.status, JSON.stringify(sent.stderr)).toBe(0)
     expect(sent.stderr).toContain('text message sent')
   })
 })

@@ -114,6 +114,25 @@ export function runHive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?:
   return proc
 }
 
+/**
+ * The exit status, or a failure that says what the process printed if it is still running
+ * after `timeoutMs`: a hang then reads as a hang, with its evidence, not as a test timeout.
+ */
+export async function exitedWithin(proc: HiveProcess, timeoutMs: number, what = 'hive'): Promise<number> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const events = proc.events.map((e) => e.event).join(', ') || 'none'
+      reject(new Error(`${what} still running after ${timeoutMs} ms (events: ${events}); stderr:\n${proc.stderr}`))
+    }, timeoutMs)
+  })
+  try {
+    return await Promise.race([proc.exited, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Resident memory of a process in bytes, from /proc. */
 export function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
