@@ -84,8 +84,27 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+/** The keys an exchange can end with: see spake2Keys. */
+export interface Spake2Keys {
+  /** The key of python-spake2, the reference, which every client should derive. */
+  key: Uint8Array
+  /**
+   * The key gospake2 (the Go SPAKE2 of wormhole-william) derives instead, when it differs.
+   * gospake2 encodes an element as a big integer's minimal bytes, so when the shared element
+   * K encodes with a most significant byte of zero (one exchange in 256) it hashes a transcript
+   * of pieces cut to K's shorter length, and wormhole-william, talking to anyone, fails with
+   * "decrypt message failed". Null when the two keys agree.
+   */
+  gospake2Key: Uint8Array | null
+}
+
 /** Finishes with the other side's message and returns the 32-byte shared key. */
 export function spake2Finish(state: Spake2State, inbound: Uint8Array, idSymmetric: Uint8Array): Uint8Array {
+  return spake2Keys(state, inbound, idSymmetric).key
+}
+
+/** Finishes with the other side's message: the shared key, and gospake2's if it differs. */
+export function spake2Keys(state: Spake2State, inbound: Uint8Array, idSymmetric: Uint8Array): Spake2Keys {
   if (inbound.length !== 33) throw new Spake2Error(`SPAKE2 message must be 33 bytes, got ${inbound.length}`)
   if (inbound[0] !== SYMMETRIC_SIDE) throw new Spake2Error('SPAKE2 message is not from a symmetric side')
   const theirs = inbound.subarray(1)
@@ -100,12 +119,30 @@ export function spake2Finish(state: Spake2State, inbound: Uint8Array, idSymmetri
   const unblinded = Y.add(symmetricElement().multiplyUnsafe((L - state.pw) % L))
   const K = unblinded.multiply(state.xy).toBytes()
   const [first, second] = compareBytes(state.element, theirs) < 0 ? [state.element, theirs] : [theirs, state.element]
-  const transcript = new Uint8Array(32 * 5)
-  transcript.set(sha256(state.password), 0)
+  const key = transcriptKey(state.password, idSymmetric, first, second, K, 32)
+  const size = minimalLength(K)
+  if (size === 32) return { key, gospake2Key: null }
+  // gospake2 orders its own element, cut the same way, before ours (bytes.Compare < 0).
+  const goFirst = compareBytes(theirs.subarray(0, minimalLength(theirs)), state.element) < 0
+  const [a, b] = goFirst ? [theirs, state.element] : [state.element, theirs]
+  return { key, gospake2Key: transcriptKey(state.password, idSymmetric, a, b, K, size) }
+}
+
+/** The length of a little-endian encoding without its most significant zero bytes. */
+function minimalLength(bytes: Uint8Array): number {
+  let n = bytes.length
+  while (n > 0 && bytes[n - 1] === 0) n--
+  return n
+}
+
+/** sha256 of the symmetric transcript, each element and K cut to `size` bytes. */
+function transcriptKey(password: Uint8Array, idSymmetric: Uint8Array, first: Uint8Array, second: Uint8Array, K: Uint8Array, size: number): Uint8Array {
+  const transcript = new Uint8Array(64 + 3 * size)
+  transcript.set(sha256(password), 0)
   transcript.set(sha256(idSymmetric), 32)
-  transcript.set(first, 64)
-  transcript.set(second, 96)
-  transcript.set(K, 128)
+  transcript.set(first.subarray(0, size), 64)
+  transcript.set(second.subarray(0, size), 64 + size)
+  transcript.set(K.subarray(0, size), 64 + 2 * size)
   return sha256(transcript)
 }
 

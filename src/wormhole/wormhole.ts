@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { HiveError } from '../errors.js'
+import { HiveError, isHiveError } from '../errors.js'
 import { chooseWords, makeCode, parseCode } from './code.js'
 import { codePassword, derivePhaseKey, deriveVerifier, openBox, sealBox } from './crypto.js'
 import { MailboxConnection } from './mailbox.js'
 import type { MailboxMessage } from './messages.js'
-import { spake2Finish, spake2Start, Spake2Error, type Spake2State } from './spake2.js'
+import { spake2Keys, spake2Start, Spake2Error, type Spake2Keys, type Spake2State } from './spake2.js'
 import { printable } from '../printable.js'
 
 /** The app id of the stock CLIs' text and file transfer, so they can talk to us. */
@@ -17,6 +17,13 @@ export { PUBLIC_MAILBOX } from './public-mailbox.js'
 export type Mood = 'happy' | 'lonely' | 'scary' | 'errory'
 
 const STEP_MS = 30_000
+/**
+ * When wormhole-william's SPAKE2 would derive another key (one exchange in 256, spake2.ts), a
+ * receiver waits this long to hear the other side's version before sending its own: a stock
+ * sender sends its version at once, a hive sender waits for ours.
+ */
+const VERSION_FIRST_MS = 1500
+const NOT_YET = 'not-yet'
 /** The phases a text exchange uses: the rest are never stored. */
 const KEPT_PHASES = /^(pake|version|[0-9])$/
 /** How long closing may take in all: it must fit in the CLI's 1.8 s grace after Ctrl+C. */
@@ -35,6 +42,8 @@ export interface WormholeOptions {
   connectTimeoutMs?: number
   signal?: AbortSignal
   onMotd?: (motd: string) => void
+  /** 64 bytes that fix the SPAKE2 secret, for tests that need one exchange in particular. */
+  entropy?: Uint8Array
 }
 
 function wrongCode(code: string): HiveError {
@@ -72,6 +81,7 @@ export class Wormhole {
   private constructor(
     private readonly conn: MailboxConnection,
     private readonly appid: string,
+    private readonly entropy?: Uint8Array,
   ) {}
 
   static async open(options: WormholeOptions): Promise<Wormhole> {
@@ -81,7 +91,7 @@ export class Wormhole {
       signal: options.signal,
       onMotd: options.onMotd,
     })
-    const wormhole = new Wormhole(conn, appid)
+    const wormhole = new Wormhole(conn, appid, options.entropy)
     conn.send('bind', { appid, side: wormhole.side, client_version: ['hive', '0.1.0'] })
     return wormhole
   }
@@ -106,7 +116,7 @@ export class Wormhole {
     const { mailbox } = await this.conn.request('claim', { nameplate }, 'claimed', STEP_MS)
     this.mailbox = mailbox
     this.conn.send('open', { mailbox })
-    const { state, message } = spake2Start(codePassword(code))
+    const { state, message } = spake2Start(codePassword(code), this.entropy)
     this.pake = state
     this.add('pake', text.encode(JSON.stringify({ pake_v1: Buffer.from(message).toString('hex') })))
   }
@@ -147,24 +157,50 @@ export class Wormhole {
   /**
    * Waits for the peer's PAKE message (up to `waitMs`: this is where a code sits unused),
    * derives the key, and confirms it with the version phase.
+   *
+   * In the one exchange in 256 where wormhole-william (gospake2) derives another key than
+   * python-spake2, the other side's version comes first: every stock client sends it as soon
+   * as it has a key, and the key that opens it is the one both sides then use. A receiver
+   * waits only VERSION_FIRST_MS for it, so two hives, where the sender waits, still meet.
    */
-  private async confirmKey(waitMs: number, onLonely: () => HiveError): Promise<void> {
+  private async confirmKey(waitMs: number, onLonely: () => HiveError, role: 'sender' | 'receiver'): Promise<void> {
     const started = Date.now()
     const pake = await this.peerMessage('pake', waitMs, onLonely)
     const body = PakeBodySchema.safeParse(decodeJson(Buffer.from(pake.body, 'hex')))
     if (!body.success) throw wrongCode(this.code!)
+    let keys: Spake2Keys
     try {
-      this.key = spake2Finish(this.pake!, Buffer.from(body.data.pake_v1, 'hex'), text.encode(this.appid))
+      keys = spake2Keys(this.pake!, Buffer.from(body.data.pake_v1, 'hex'), text.encode(this.appid))
     } catch (err) {
       if (err instanceof Spake2Error) throw new HiveError('WRONG_CODE', `the other side sent a bad key exchange message (${err.message})`)
       throw err
     }
-    this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
     // A PAKE left by a client that has since quit is answered by nobody: bound that wait too.
     const versionWaitMs = Math.max(1000, Math.min(STEP_MS, waitMs - (Date.now() - started)))
-    const version = await this.peerMessage('version', versionWaitMs, () => new HiveError('TIMEOUT', `the other side of code ${this.code} stopped answering`, { reason: STALE_PEER }))
+    const stale = (): HiveError => new HiveError('TIMEOUT', `the other side of code ${this.code} stopped answering`, { reason: STALE_PEER })
+    let version: MailboxMessage | null = null
+    if (keys.gospake2Key) {
+      const firstMs = role === 'sender' ? versionWaitMs : Math.min(versionWaitMs, VERSION_FIRST_MS)
+      const notYet = (): HiveError => new HiveError('TIMEOUT', 'no version yet', { reason: NOT_YET })
+      version = await this.peerMessage('version', firstMs, role === 'sender' ? stale : notYet).catch((err: unknown) => {
+        if (isHiveError(err, 'TIMEOUT') && err.details.reason === NOT_YET) return null
+        throw err
+      })
+    }
+    this.key = version === null ? keys.key : this.keyOpening(version, keys)
+    this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
+    version ??= await this.peerMessage('version', versionWaitMs, stale)
     if (this.decrypt(version) === null) throw wrongCode(this.code!)
     this.verifier = deriveVerifier(this.key)
+  }
+
+  /** Of the keys the exchange may have ended with, the one that opens the other side's version. */
+  private keyOpening(version: MailboxMessage, keys: Spake2Keys): Uint8Array {
+    const box = Buffer.from(version.body, 'hex')
+    for (const key of [keys.key, keys.gospake2Key]) {
+      if (key && openBox(derivePhaseKey(key, version.side, version.phase), box) !== null) return key
+    }
+    throw wrongCode(this.code!)
   }
 
   private decrypt(message: MailboxMessage): Uint8Array | null {
@@ -189,7 +225,7 @@ export class Wormhole {
   /** The sending side: offer `message`, wait for the answer. `waitMs` bounds the wait for a peer. */
   async sendText(message: string, waitMs: number, onLonely: () => HiveError): Promise<void> {
     try {
-      await this.confirmKey(waitMs, onLonely)
+      await this.confirmKey(waitMs, onLonely, 'sender')
       this.sendApp({ offer: { message } })
       const answer = await this.receiveApp('0')
       if (answer.answer?.message_ack !== 'ok') throw new HiveError('PROTOCOL_VIOLATION', 'the other side did not accept the text')
@@ -203,7 +239,7 @@ export class Wormhole {
   /** The receiving side: wait for the offer and acknowledge it. */
   async receiveText(waitMs: number, onLonely: () => HiveError): Promise<string> {
     try {
-      await this.confirmKey(waitMs, onLonely)
+      await this.confirmKey(waitMs, onLonely, 'receiver')
       const offer = await this.receiveApp('0')
       if (offer.offer?.message === undefined) {
         this.sendApp({ error: 'hive accepts only a text message' })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { codePassword, derivePhaseKey, deriveKey, deriveVerifier, openBox, sealBox } from '../../src/wormhole/crypto.js'
-import { passwordScalar, spake2Finish, spake2Start, symmetricElement, __test } from '../../src/wormhole/spake2.js'
+import { passwordScalar, spake2Finish, spake2Keys, spake2Start, symmetricElement, __test } from '../../src/wormhole/spake2.js'
 
 /** Known answers made by the reference Python code (copied from shared/wormhole/vectors.json into test/fixtures). */
 const v = JSON.parse(readFileSync(new URL('../fixtures/wormhole-vectors.json', import.meta.url), 'utf8')) as Record<string, string>
@@ -51,6 +51,30 @@ describe('SPAKE2 (symmetric, python-spake2 0.8) against the reference vectors', 
     identity[0] = 0x53
     identity[1] = 1
     expect(() => spake2Finish(a.state, identity, appid)).toThrow(/prime-order/)
+  })
+})
+
+interface GoCase { code: string; our_entropy_fill: number; our_message: string; go_message: string; go_key: string; note: string }
+/** Known answers of gospake2, wormhole-william's SPAKE2 (scripts/gospake2-vectors). */
+const go = JSON.parse(readFileSync(new URL('../fixtures/gospake2-vectors.json', import.meta.url), 'utf8')) as { appid: string; cases: GoCase[] }
+
+describe("SPAKE2 against gospake2's known answers (wormhole-william)", () => {
+  it.each(go.cases.map((c) => [c.note, c] as const))('%s', (_note, c) => {
+    const ours = spake2Start(codePassword(c.code), new Uint8Array(64).fill(c.our_entropy_fill))
+    expect(hex(ours.message)).toBe(c.our_message)
+    const keys = spake2Keys(ours.state, bytes(c.go_message), text(go.appid))
+    if (c.note.includes('differs')) {
+      // python-spake2's key is not gospake2's here; the one we derive for gospake2 is.
+      expect(hex(keys.key)).not.toBe(c.go_key)
+      expect(hex(keys.gospake2Key!)).toBe(c.go_key)
+    } else {
+      expect(keys.gospake2Key).toBeNull()
+      expect(hex(keys.key)).toBe(c.go_key)
+    }
+  })
+
+  it('has cases of each kind', () => {
+    expect(new Set(go.cases.map((c) => c.note)).size).toBe(3)
   })
 })
 
