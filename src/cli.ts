@@ -62,6 +62,10 @@ Examples:
   $ hive relay --bind 0.0.0.0:49737
   $ hive share my-hub web=127.0.0.1:3000 --dht-bootstrap relay.example.org:49737 --relay <KEY>
   $ hive join laptop --ticket - --dht-bootstrap relay.example.org:49737
+
+  # also the mailbox for join codes (the stock wormhole clients can use it too)
+  $ hive relay --bind 0.0.0.0:49737 --mailbox-port 4000
+  $ hive share my-hub web=127.0.0.1:3000 --wormhole --wormhole-relay ws://relay.example.org:4000/v1
 `
 
 const EXIT_CODES = `
@@ -192,6 +196,7 @@ function main(argv: string[]): void {
     .option('--bind <HOST:PORT>', 'UDP address of the DHT node and relay', '0.0.0.0:49737')
     .option('--identity <FILE>', 'relay key file, so its key stays the same across runs (default: $XDG_CONFIG_HOME/hive/relay.key)')
     .option('--ephemeral', 'use a fresh relay key and write nothing to disk')
+    .option('--mailbox-port <PORT>', 'also run a Magic Wormhole mailbox server (in memory) for join codes, on this TCP port at the --bind host; 0 picks a free one')
     .addHelpText('after', RELAY_EXAMPLES)
     .action(async (_opts: unknown, cmd: Command) => {
       const { globals, reporter, logger } = context(cmd)

@@ -1,25 +1,11 @@
-import { createSocket } from 'node:dgram'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { httpGet, tcpConnect } from '../helpers/clients.js'
 import { killAll, runHive } from '../helpers/hive.js'
 import { startPageServer } from '../helpers/services.js'
 import { hubPort, resign, via } from '../helpers/tickets.js'
 import { startUdpProxy } from '../helpers/udp-proxy.js'
+import { freeUdpRun } from '../helpers/mailbox.js'
 import { ephemeralIdentity } from '../../src/identity/identity.js'
-
-/** A run of `count` free UDP ports on loopback: `hive relay` uses its port and the 3 after it. */
-async function freeUdpRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000)
-    const sockets = Array.from({ length: count }, () => createSocket('udp4'))
-    const bound = await Promise.all(
-      sockets.map((s, i) => new Promise<boolean>((resolve) => s.once('error', () => resolve(false)).bind(base + i, '127.0.0.1', () => resolve(true)))),
-    )
-    await Promise.all(sockets.map((s) => new Promise((r) => s.close(() => r(undefined))).catch(() => undefined)))
-    if (bound.every(Boolean)) return base
-  }
-  throw new Error('no run of free UDP ports')
-}
 
 let page: Awaited<ReturnType<typeof startPageServer>>
 beforeAll(async () => {

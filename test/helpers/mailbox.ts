@@ -34,6 +34,20 @@ export function freeUdpPort(): Promise<number> {
   })
 }
 
+/** A run of `count` free UDP ports on loopback: `hive relay` uses its port and the 3 after it. */
+export async function freeUdpRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000)
+    const sockets = Array.from({ length: count }, () => createSocket('udp4'))
+    const bound = await Promise.all(
+      sockets.map((s, i) => new Promise<boolean>((resolve) => s.once('error', () => resolve(false)).bind(base + i, '127.0.0.1', () => resolve(true)))),
+    )
+    await Promise.all(sockets.map((s) => new Promise((r) => s.close(() => r(undefined))).catch(() => undefined)))
+    if (bound.every(Boolean)) return base
+  }
+  throw new Error('no run of free UDP ports')
+}
+
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port })
