@@ -52,6 +52,7 @@ Examples:
   $ HIVE_TICKET=hive1... hive join laptop --expose web=127.0.0.1:5173
   $ pbpaste | hive join laptop --ticket - --skip db
   $ hive join laptop --join-code 5-hamburger-endorse
+  $ hive join laptop --hub my-hub              # a hub joined before (remembered; see \`hive hubs\`)
   # in CI: the tunnel lives as long as the tests, which find the services in HIVE_<SERVICE>_URL
   $ HIVE_TICKET=hive1... hive join ci -- npm test
 `
@@ -68,6 +69,28 @@ Examples:
   $ hive share my-hub web=127.0.0.1:3000 --wormhole --wormhole-relay ws://relay.example.org:4000/v1
 `
 
+const PEERS_HELP = `
+A hub knows each peer by its key (peer id). By default a peer with the ticket is enrolled on its
+first join; \`hive share --trusted-only\` admits enrolled peers only. A revoked key is refused,
+even with a valid ticket, until allowed again. While the hub runs, these commands reach it
+through its control socket (FILE.sock beside the key, mode 0600) and take effect at once.
+
+Examples:
+  $ hive peers                              # list: name, peer id, state, added, last seen
+  $ hive peers revoke laptop                # by name or by peer id
+  $ hive peers allow 12D3KooW... ci-runner  # enrol a key before its first join
+`
+
+const HUBS_HELP = `
+A peer remembers the ticket of each hub it joins, in $XDG_CONFIG_HOME/hive/hubs/HUB (mode 0600):
+pair once with a join code, then rejoin by name.
+
+Examples:
+  $ hive join laptop --join-code 7-crossover-clockwork   # once
+  $ hive join laptop --hub my-hub                        # every day after
+  $ hive hubs forget my-hub
+`
+
 const EXIT_CODES = `
 Exit codes:
   0 ok, or stopped with Ctrl+C     6 token refused          11 QUIC library unavailable
@@ -79,6 +102,7 @@ Exit codes:
                                   15 mailbox unreachable    18 nobody shares that code
                                   16 mailbox refused        19 hub full
  20 DHT unreachable  21 hub not on the DHT  22 hole punching failed, no relay  23 relay failed
+ 24 this peer was revoked  25 hub admits enrolled peers only  127 command after -- did not start
 `
 
 function main(argv: string[]): void {
@@ -124,7 +148,8 @@ function main(argv: string[]): void {
     .option('--announce <HOST:PORT>', 'also list this address in the ticket, e.g. a public port forward (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--identity <FILE>', 'hub key file (default: $XDG_CONFIG_HOME/hive/hub.key); its token sits in FILE.token')
     .option('--rotate-token', 'issue a new access token: every older ticket stops working')
-    .option('--ephemeral', 'use a fresh key and token, and write nothing to disk')
+    .option('--ephemeral', 'use a fresh key and token, and write nothing to disk (peers are then enrolled in memory only)')
+    .option('--trusted-only', 'admit only peers enrolled in the trust store (`hive peers allow`), even with a valid ticket')
     .option('--wormhole', 'also show a short Magic Wormhole join code, and a fresh one after each use')
     .option('--code-ttl <DURATION>', 'close an unused join code after this long, at least 10s (e.g. 90s, 10m)', '10m')
     .option('--code-length <N>', 'words in a join code, 2 to 8 (3 on a public mailbox is safer)', '2')
@@ -150,6 +175,9 @@ function main(argv: string[]): void {
     .argument('[COMMAND...]', 'after --: run COMMAND once the tunnel is up, with HIVE_<SERVICE>_ADDR and HIVE_<SERVICE>_URL set; leave when it exits, with its status')
     .option('--ticket <TICKET>', 'the hub\'s ticket, or - to read it from stdin (env: HIVE_TICKET)')
     .option('--join-code <CODE>', 'get the ticket over Magic Wormhole with the hub\'s join code, e.g. 5-hamburger-endorse')
+    .option('--hub <HUB>', 'join a hub this machine joined before, by its name (`hive hubs` lists them)')
+    .option('--identity <FILE>', 'this peer\'s key file, which hubs know it by (default: $XDG_CONFIG_HOME/hive/peer.key)')
+    .option('--ephemeral', 'use a fresh key for this run, and remember no hub')
     .option('--join-timeout <DURATION>', 'with --join-code: how long to wait for the hub', '120s')
     .option('--expose <SERVICE=HOST:PORT>', 'where to expose a service locally (repeatable); by default each service the hub shares listens on 127.0.0.1 at its own port number, or on a free port when that one is taken', (v: string, all: string[]) => [...all, v], [])
     .option('--skip <SERVICE>', 'do not expose this service (repeatable)', (v: string, all: string[]) => [...all, v], [])
@@ -188,6 +216,61 @@ function main(argv: string[]): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const { reporter, logger } = context(cmd)
       await guard(reporter, exit, async () => (await import('./cli/demo.js')).runDemo(reporter, logger, shutdown))
+    })
+
+  program
+    .command('id')
+    .description("print this machine's peer id, which hubs know it by (for `hive peers allow` on a hub)")
+    .option('--identity <FILE>', 'the peer key file (default: $XDG_CONFIG_HOME/hive/peer.key; created if missing)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/hubs.js')).printPeerId(cmd.opts(), reporter))
+    })
+
+  const peers = program
+    .command('peers')
+    .description("a hub's trust store: the peers it knows by key; list, revoke or allow them")
+    .option('--identity <FILE>', 'the hub key file whose store to use (default: $XDG_CONFIG_HOME/hive/hub.key); the store is FILE.peers')
+    .addHelpText('after', PEERS_HELP)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/peers.js')).listPeers(cmd.opts(), reporter))
+    })
+  peers
+    .command('revoke')
+    .description("cut one peer off: its key is refused from now on, even with a valid ticket; a running hub ends its session at once")
+    .argument('<NAME|ID>', 'the peer, by name or peer id')
+    .option('--identity <FILE>', 'the hub key file (default: $XDG_CONFIG_HOME/hive/hub.key)')
+    .action(async (who: string, _opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/peers.js')).revokePeer(who, cmd.optsWithGlobals(), reporter))
+    })
+  peers
+    .command('allow')
+    .description('enrol a peer key ahead of its first join, or trust a revoked one again')
+    .argument('<ID>', "the peer's id (`hive join` prints it)")
+    .argument('[NAME]', 'what to call it (default: the name it joins with, or "unnamed")')
+    .option('--identity <FILE>', 'the hub key file (default: $XDG_CONFIG_HOME/hive/hub.key)')
+    .action(async (id: string, name: string | undefined, _opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/peers.js')).allowPeer(id, name, cmd.optsWithGlobals(), reporter))
+    })
+
+  const hubs = program
+    .command('hubs')
+    .description('the hubs this machine joined, which `hive join NAME --hub HUB` joins again')
+    .addHelpText('after', HUBS_HELP)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/hubs.js')).listHubs(reporter))
+    })
+  hubs
+    .command('forget')
+    .description('remove a remembered hub (its ticket) from this machine')
+    .argument('<HUB>', 'the hub name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/hubs.js')).forgetHub(name, reporter))
     })
 
   program

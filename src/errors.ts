@@ -32,6 +32,8 @@ export type HiveErrorCode =
   | 'RELAY_FAILED'
   | 'ABORTED'
   | 'COMMAND_FAILED'
+  | 'PEER_REVOKED'
+  | 'NOT_TRUSTED'
   | 'INTERNAL'
 
 export class HiveError extends Error {

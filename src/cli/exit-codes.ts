@@ -30,6 +30,8 @@ export const EXIT: Record<HiveErrorCode | 'OK', { status: number; hint?: string 
   HUB_NOT_FOUND: { status: 21, hint: 'is the hub running, on the same DHT (--dht-bootstrap)? it announces itself when it starts' },
   HOLEPUNCH_FAILED: { status: 22, hint: 'both sides are behind NATs that cannot be punched: pass a blind relay with --relay KEY (run one with `hive relay`)' },
   RELAY_FAILED: { status: 23, hint: 'the relay refused or is unreachable; check --relay, or run your own with `hive relay`' },
+  PEER_REVOKED: { status: 24, hint: "the hub's operator revoked this peer's key; only they can allow it again, with `hive peers allow ID`" },
+  NOT_TRUSTED: { status: 25, hint: "the hub admits only the peers it has enrolled (--trusted-only); send its operator this peer's id (`hive id` prints it) for `hive peers allow ID NAME`" },
   ABORTED: { status: 130 },
   COMMAND_FAILED: { status: 127, hint: 'check the command after --: it must be a program on PATH, or a path to one' },
   // A reconnect attempt that found the earlier session alive: the peer keeps it, never exits with this.

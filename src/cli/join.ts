@@ -1,6 +1,5 @@
 import { dhtOptions } from './paths.js'
 import type { Logger } from 'pino'
-import { HiveError } from '../errors.js'
 import { Peer, type PeerEnd } from '../peer/peer.js'
 import type { TransportChoice } from '../peer/connect.js'
 import { formatHostPort } from '../protocol/address.js'
@@ -13,9 +12,15 @@ import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
 import { serviceEnv, startChild } from './child-command.js'
+import { defaultPeerKeyFile, ephemeralKey, loadKey, type KeyIdentity } from '../identity/identity.js'
+import { KnownHubs } from '../peer/known-hubs.js'
+import { HiveError, errorMessage } from '../errors.js'
 
 export interface JoinOptions {
   ticket?: string
+  hub?: string
+  identity?: string
+  ephemeral?: boolean
   expose: string[]
   skip: string[]
   frontendAddr?: string
@@ -38,12 +43,21 @@ export interface JoinOptions {
 
 const HOW = { direct: 'directly', holepunched: 'through a hole-punched path', relayed: 'through a blind relay' } as const
 
-/** The ticket from --ticket / HIVE_TICKET / stdin, or fetched over Magic Wormhole with --join-code. */
-async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: AbortSignal): Promise<Ticket> {
-  if (opts.ticket !== undefined && opts.joinCode !== undefined) {
-    throw new HiveError('USAGE', '--ticket and --join-code cannot be used together: give one')
+/**
+ * The ticket from --ticket / HIVE_TICKET / stdin, fetched over Magic Wormhole with --join-code,
+ * or remembered from an earlier join (--hub); with its text, to remember.
+ */
+async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: AbortSignal): Promise<{ ticket: Ticket; text: string }> {
+  const given = [opts.ticket !== undefined && '--ticket', opts.joinCode !== undefined && '--join-code', opts.hub !== undefined && '--hub'].filter(Boolean)
+  if (given.length > 1) throw new HiveError('USAGE', `${given.join(' and ')} cannot be used together: give one`)
+  if (opts.hub !== undefined) {
+    const ticket = await KnownHubs.inConfig().get(opts.hub)
+    return { ticket, text: '' }
   }
-  if (opts.joinCode === undefined) return decodeTicket(await readTicketText(opts.ticket, process.env, process.stdin, (text) => reporter.prompt(text)))
+  if (opts.joinCode === undefined) {
+    const text = await readTicketText(opts.ticket, process.env, process.stdin, (t) => reporter.prompt(t))
+    return { ticket: decodeTicket(text), text }
+  }
   const code = parseJoinCode(opts.joinCode)
   const relayUrl = parseRelayUrl(opts.wormholeRelay)
   const timeoutMs = Math.round(parseSeconds(opts.joinTimeout, '--join-timeout') * 1000)
@@ -51,7 +65,7 @@ async function obtainTicket(opts: JoinOptions, reporter: Reporter, signal: Abort
   const { fetchTicketByCode } = await import('../peer/ticket-by-code.js')
   const text = await fetchTicketByCode({ code, relayUrl, timeoutMs, signal, onMotd: (motd) => reporter.status(`mailbox server says: ${motd}`) })
   try {
-    return decodeTicket(text)
+    return { ticket: decodeTicket(text), text }
   } catch (err) {
     if (err instanceof HiveError) throw new HiveError(err.code, `the ticket received for code ${code} is not valid: ${err.message}`)
     throw err
@@ -71,7 +85,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   if (opts.reconnect === false && opts.reconnectTimeout !== undefined) throw new HiveError('USAGE', '--no-reconnect and --reconnect-timeout cannot be used together: pick one')
   const reconnectTimeoutMs = opts.reconnectTimeout === undefined ? undefined : Math.round(parseSeconds(opts.reconnectTimeout, '--reconnect-timeout', 7 * 24 * 3600) * 1000)
   const alpn = parseAlpn(opts.alpn)
-  const ticket = await obtainTicket(opts, reporter, signal)
+  if (opts.ephemeral && opts.identity) throw new HiveError('USAGE', '--ephemeral and --identity cannot be used together: pick one')
+  const { ticket, text: ticketText } = await obtainTicket(opts, reporter, signal)
   if (alpn !== undefined && ALPNS[alpn] !== ticket.alpn) {
     throw new HiveError('PROTOCOL_MISMATCH', `--alpn ${alpn} contradicts the ticket, which says ${alpnNameOf(ticket.alpn) ?? ticket.alpn}`)
   }
@@ -81,12 +96,14 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     const why = ticket.dht ? '--dht-bootstrap is none' : 'the ticket is from a hub that is not on a DHT (started with --dht-bootstrap none)'
     throw new HiveError('USAGE', `--transport udx needs the DHT path, but ${why}; use --transport quic`)
   }
-  reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} ...`)
+  // After every usage check: a mistyped command creates no key.
+  const identity = await peerKey(opts, reporter)
+  reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} as peer ${identity.peerId} ...`)
   const onWarning = (w: { message: string; service?: string }): void => {
     reporter.status(`warning: ${w.message}`)
     reporter.event('warning', { message: w.message, service: w.service ?? null })
   }
-  const peer = await Peer.join({ name: peerName, ticket, expose, skip, exposeOptionNames: optionNames, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport, onWarning })
+  const peer = await Peer.join({ name: peerName, ticket, identity, expose, skip, exposeOptionNames: optionNames, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport, onWarning })
   let stopStats = (): void => undefined
   shutdown.onStop(async () => {
     stopStats()
@@ -130,7 +147,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   }
   if (Object.keys(exposed).length === 0) reporter.status('  (nothing exposed: every service the hub shares was skipped)')
   if (command.length === 0) reporter.status('press Ctrl+C to leave')
-  reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, path: peer.path, remote_address: peer.hubAddress, services })
+  reporter.event('join_ready', { hub: ticket.name, hub_peer_id: ticket.peerId, peer_id: identity.peerId, path: peer.path, remote_address: peer.hubAddress, services })
+  if (!opts.ephemeral && ticketText !== '') await rememberHub(ticket, ticketText, peerName, reporter)
   stopStats = watchStats(reporter, opts.json, statsIntervalS, () => peer.stats(), command.length > 0)
   try {
     return command.length === 0 ? await peer.ended : await runWhileJoined(peer, command, reporter, shutdown)
@@ -162,4 +180,26 @@ async function runWhileJoined(peer: Peer, command: string[], reporter: Reporter,
   reporter.status('the tunnel ended: stopping the command')
   await child.stop()
   return first.end
+}
+
+/** This peer's key: kept in peer.key (or --identity), so hubs know it across runs; --ephemeral: a fresh one. */
+async function peerKey(opts: JoinOptions, reporter: Reporter): Promise<KeyIdentity> {
+  if (opts.ephemeral) return ephemeralKey()
+  const file = opts.identity ?? defaultPeerKeyFile()
+  const key = await loadKey(file)
+  if (key.created) reporter.status(`created peer key ${file}`)
+  return key
+}
+
+/** Keeps the ticket of a hub joined, so that `--hub NAME` finds it again; a failure only warns. */
+async function rememberHub(ticket: Ticket, text: string, peerName: string, reporter: Reporter): Promise<void> {
+  try {
+    const change = await KnownHubs.inConfig().remember(ticket, text)
+    if (change === 'new') reporter.status(`remembered hub \`${ticket.name}\`: next time, \`hive join ${peerName} --hub ${ticket.name}\``)
+    if (change === 'updated') reporter.status(`updated the remembered ticket of hub \`${ticket.name}\``)
+    if (change === 'replaced') reporter.status(`warning: the hub remembered as \`${ticket.name}\` was another one (another key); \`--hub ${ticket.name}\` now joins this one`)
+  } catch (err) {
+    reporter.status(`warning: could not remember hub \`${ticket.name}\`: ${errorMessage(err)}`)
+    reporter.event('warning', { message: `could not remember hub ${ticket.name}: ${errorMessage(err)}`, service: null })
+  }
 }

@@ -57,6 +57,11 @@ export class Reporter {
     if (this.json) this.out.write(JSON.stringify({ event: type, ...fields }) + '\n')
   }
 
+  /** A line of a listing (`hive peers`, `hive hubs`): stdout in human mode; --json gives an event instead. */
+  listing(line: string): void {
+    if (!this.json) this.out.write(printableLine(line) + '\n')
+  }
+
   /**
    * Data for stdout in human mode (the ticket); --json carries it in an event instead. On one
    * terminal the status lines already show it, so it is not written a second time.

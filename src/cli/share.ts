@@ -15,6 +15,7 @@ import type { JoinCodeSharer } from '../hub/join-codes.js'
 import { codeBox } from './code-box.js'
 import { parseAlpn, parseAnnounce, parseBindAddress, parseCodeLength, parseCount, parseRelayUrl, parseSeconds, parseStatsInterval } from './options.js'
 import { watchStats } from './live-stats.js'
+import { openHubTrust } from './hub-trust.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 
@@ -25,6 +26,7 @@ const REFUSAL_WORDS: Record<RefusalKind, string> = {
   violation: 'connections that broke the protocol',
   full: 'peers because the hub was full',
   crowded: 'connections that had not said hello (too many waiting)',
+  trust: 'peers with a revoked or unenrolled key',
 }
 
 export interface ShareOptions {
@@ -34,6 +36,7 @@ export interface ShareOptions {
   identity?: string
   rotateToken?: boolean
   ephemeral?: boolean
+  trustedOnly?: boolean
   alpn?: string
   wormhole?: boolean
   codeTtl: string
@@ -84,8 +87,16 @@ export async function runShare(
   const identity = await identityFor(opts, reporter)
   const { dht, relays } = dhtOptions(opts)
   const memory = new HubMemory()
-  const start = (at: HostPort[], key: HubIdentity): Promise<Hub> => Hub.start({ name: hubName, services, identity: key, alpn, binds: at, announce, limits, logger, dht, relays, memory })
-  let hub = await start(binds, identity)
+  // Opened before the hub starts, so the first peer is already checked; `hub` is set just below.
+  const trust = await openHubTrust(identity, opts.trustedOnly === true, () => hub, reporter, logger)
+  const start = (at: HostPort[], key: HubIdentity): Promise<Hub> => Hub.start({ name: hubName, services, identity: key, alpn, binds: at, announce, limits, logger, dht, relays, memory, trust })
+  let hub: Hub
+  try {
+    hub = await start(binds, identity)
+  } catch (err) {
+    await trust.close()
+    throw err
+  }
   let sharer: JoinCodeSharer | null = null
   let restarting: Promise<void> | null = null
   let stopStats = (): void => undefined
@@ -95,6 +106,7 @@ export async function runShare(
     stopStats()
     reporter.status(`${why}: telling peers the hub stopped`)
     await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
+    await trust.close()
     reporter.event('hub_stopped', { name: hub.name })
   }
   shutdown.onStop(() => stopHub('stopping'))
@@ -143,6 +155,11 @@ export async function runShare(
     reporter.event('warning', { message, service: null })
   }
   reporter.status(`hub key ${hub.peerId}`)
+  if (trust.store.file !== null) {
+    const enrolled = trust.store.list().filter((e) => !e.revoked).length
+    const how = trust.trustedOnly ? 'only enrolled peers get in (--trusted-only)' : 'a new peer with the ticket is enrolled on its first join'
+    reporter.status(`trust store ${trust.store.file}: ${enrolled} peer${enrolled === 1 ? '' : 's'} enrolled; ${how}`)
+  }
   reporter.status('')
   reporter.status('ticket (keep it private: it grants access to these services):')
   reporter.status(`  ${hub.ticket}`)
@@ -165,7 +182,7 @@ export async function runShare(
 
   // `hive share ... -- CMD`: the hub lives as long as CMD, which gets the ticket and every signal.
   const child = await startChild(command, { HIVE_TICKET: hub.ticket }).catch(async (err: unknown) => {
-    await Promise.all([hub.stop('hub stopped'), sharer?.stop()])
+    await Promise.all([hub.stop('hub stopped'), sharer?.stop(), trust.close()])
     throw err
   })
   shutdown.forwardTo((signal) => child.kill(signal))
@@ -177,8 +194,8 @@ export async function runShare(
 /** What a running hub reports; wired again to the new hub after a restart. */
 function wireHubEvents(hub: Hub, reporter: Reporter): void {
   hub.on('peer_connected', (p) => {
-    reporter.status(`+ peer \`${p.peer}\` ${p.rejoin ? 'rejoined' : 'joined'} (${p.peerId}, from ${p.address})`)
-    reporter.event('peer_connected', { peer: p.peer, peer_id: p.peerId, address: p.address, rejoin: p.rejoin })
+    reporter.status(`+ peer \`${p.peer}\` ${p.rejoin ? 'rejoined' : 'joined'} (${p.peerId}, from ${p.address})${p.enrolled ? ': enrolled in the trust store' : ''}`)
+    reporter.event('peer_connected', { peer: p.peer, peer_id: p.peerId, address: p.address, rejoin: p.rejoin, enrolled: p.enrolled === true })
   })
   hub.on('peer_left', (p) => {
     reporter.status(`- peer \`${p.peer}\` ${p.lost ? 'was lost' : 'left'} (${p.reason})`)
@@ -192,6 +209,10 @@ function wireHubEvents(hub: Hub, reporter: Reporter): void {
     const seconds = Math.max(1, Math.round(r.windowMs / 1000))
     reporter.status(`! refused ${r.count} more ${REFUSAL_WORDS[r.kind]} from ${r.host} in the last ${seconds} s`)
     reporter.event('refusals', { kind: r.kind, host: r.host, count: r.count, window_s: seconds })
+  })
+  hub.on('trust_error', ({ message }) => {
+    reporter.status(`warning: the trust store was not written: ${message}`)
+    reporter.event('warning', { message: `the trust store was not written: ${message}`, service: null })
   })
   hub.on('warning', (w) => {
     reporter.status(`warning: ${w.message}`)

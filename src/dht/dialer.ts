@@ -1,7 +1,7 @@
 import type DHT from 'hyperdht'
 import type { KeyPair, NoiseSocket } from 'hyperdht'
 import { rawPrivateKey } from '../identity/ed25519.js'
-import type { HubIdentity } from '../identity/identity.js'
+import type { KeyIdentity } from '../identity/identity.js'
 import { withDeadline } from '../deadline.js'
 import { HiveError } from '../errors.js'
 import type { Ticket } from '../protocol/ticket.js'
@@ -21,7 +21,7 @@ export class DhtDialer {
   ) {}
 
   /** `identity` is the peer's key for the process, the one its QUIC dials show too. */
-  static async create(bootstrap: DhtBootstrap, identity: HubIdentity, relays: Buffer[], signal?: AbortSignal): Promise<DhtDialer> {
+  static async create(bootstrap: DhtBootstrap, identity: KeyIdentity, relays: Buffer[], signal?: AbortSignal): Promise<DhtDialer> {
     const keyPair = dhtKeyPair(identity.publicKey, rawPrivateKey(identity.privateKeyProto))
     const dht = await joinDht(bootstrap, { signal })
     return new DhtDialer(dht, new RelayWatch(dht), relays, keyPair)

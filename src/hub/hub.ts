@@ -21,6 +21,7 @@ import { DEFAULT_HUB_LIMITS, type HubLimits } from './limits.js'
 import { rawPrivateKey } from '../identity/ed25519.js'
 import { StallWatch } from '../stall-watch.js'
 import { Traffic } from '../link/traffic.js'
+import type { TrustStore } from '../trust/store.js'
 
 export { DEFAULT_HUB_LIMITS, type HubLimits }
 
@@ -53,6 +54,12 @@ export interface HubOptions {
   dht?: DhtBootstrap
   /** Blind relays (their public keys) for peers whose NATs cannot be punched. */
   relays?: Buffer[]
+  /**
+   * The peers this hub knows by key: new ones are enrolled on their first join (trust on first
+   * use), revoked ones refused even with a valid token; with `trustedOnly`, only enrolled keys
+   * get in. Without it, the token alone admits a peer.
+   */
+  trust?: { store: TrustStore; trustedOnly: boolean }
   helloTimeoutMs?: number
   headerTimeoutMs?: number
   dialTimeoutMs?: number
@@ -65,6 +72,8 @@ export interface HubEvents {
   /** Refusals of one kind from one host that were counted, not reported one by one. */
   refusals: [RefusalSummary]
   warning: [{ message: string; service?: ServiceName }]
+  /** The trust store could not be written (the change holds in memory). */
+  trust_error: [{ message: string }]
   /** The hub is on the DHT: peers behind NAT can reach it. */
   dht_ready: [{ relays: number }]
 }
@@ -92,6 +101,7 @@ export class Hub extends SafeEmitter<HubEvents> {
   private readonly ctx: SessionContext
   private stopping: Promise<void> | null = null
   private readonly memory: HubMemory
+  private readonly trust: HubOptions['trust']
 
   private constructor(
     readonly name: string,
@@ -105,6 +115,7 @@ export class Hub extends SafeEmitter<HubEvents> {
     this.services = table
     this.ticket = ticket.text
     this.memory = options.memory ?? new HubMemory()
+    this.trust = options.trust
     // Taken before the DHT listener joins the list: only the QUIC sockets are bound again.
     this.boundAddresses = linkListeners.map((l) => ({ host: l.host, port: l.port, family: l.host.includes(':') ? 6 : 4 }))
     this.addresses = ticket.addresses
@@ -226,6 +237,8 @@ export class Hub extends SafeEmitter<HubEvents> {
   }
 
   private admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): { code: string; message: string } | null {
+    const distrust = this.distrust(peer)
+    if (distrust) return distrust
     if (resume !== undefined) {
       // Only the holder of the session's key can name it: a peer that lost touch asks whether
       // its session is still alive. An open link from the same address may only be stalled
@@ -242,8 +255,9 @@ export class Hub extends SafeEmitter<HubEvents> {
     if (this.stopping) return { code: 'full', message: 'the hub is stopping' }
     peer.rejoin = resume !== undefined || this.memory.knowsPeer(peer.peerId)
     for (const other of this.peers) {
-      // Only the holder of that key can present it: a new session of the same peer replaces the old one.
-      if (other.peer?.peerId === peer.peerId) {
+      // Only the holder of that key can present it: a new session of the same peer replaces the
+      // old one. One key may serve several peers of one user under different names.
+      if (other.peer?.peerId === peer.peerId && other.peer.peer === peer.peer) {
         peer.rejoin = true
         const last = other.replace()
         if (resume === other.sessionId) peer.seen = last
@@ -254,7 +268,43 @@ export class Hub extends SafeEmitter<HubEvents> {
     if (this.peers.size >= this.limits.maxPeers) return { code: 'full', message: `the hub already has ${this.limits.maxPeers} peers, as many as it takes` }
     this.peers.add(session)
     this.memory.sessionGiven(session.sessionId)
+    if (this.trust) {
+      peer.enrolled = this.trust.store.admitted(peer.peerId, peer.peer)
+      this.saveTrust()
+    }
     return null
+  }
+
+  /** Why the trust store turns this key away, if it does: revoked, or unknown under `trustedOnly`. */
+  private distrust(peer: SessionPeer): { code: string; message: string } | null {
+    if (!this.trust) return null
+    const standing = this.trust.store.standing(peer.peerId)
+    if (standing === 'revoked') return { code: 'revoked', message: `this hub revoked the key of peer ${peer.peerId}` }
+    if (standing === 'unknown' && this.trust.trustedOnly) {
+      return { code: 'untrusted', message: `this hub admits only the peers it has enrolled, and ${peer.peerId} is not one` }
+    }
+    if (standing === 'unknown' && this.trust.store.full) return { code: 'full', message: 'the hub\'s trust store is full' }
+    return null
+  }
+
+  private saveTrust(): void {
+    this.trust?.store.save().catch((err: unknown) => this.notify('trust_error', { message: errorMessage(err) }))
+  }
+
+  /**
+   * Ends every session of the key `peerId` (already revoked in the trust store): the peer is
+   * told `revoked` and does not come back. Resolves with how many sessions ended.
+   */
+  async revoke(peerId: string): Promise<number> {
+    const sessions = [...this.peers].filter((s) => s.peer?.peerId === peerId)
+    for (const session of sessions) this.peers.delete(session)
+    await Promise.all(sessions.map((s) => s.close('the hub revoked this peer\'s key', 500, 'revoked')))
+    return sessions.length
+  }
+
+  /** Peers in session now, by key and name. */
+  connectedPeers(): Array<{ peer: string; peerId: string; address: string }> {
+    return [...this.peers].flatMap((s) => (s.peer ? [{ peer: s.peer.peer, peerId: s.peer.peerId, address: s.peer.address }] : []))
   }
 
   private async runSession(session: PeerSession): Promise<void> {
@@ -273,6 +323,11 @@ export class Hub extends SafeEmitter<HubEvents> {
       this.notify('peer_connected', peer)
       const ended = await session.serve()
       this.memory.peerLeft(peer.peerId)
+      if (this.trust) {
+        // Last seen: when it left, not when it came, for a peer joined for days.
+        this.trust.store.seen(peer.peerId)
+        this.saveTrust()
+      }
       if (this.stopping) return
       this.log.info({ ...peer, ...ended }, 'peer left')
       this.notify('peer_left', { peer: peer.peer, peerId: peer.peerId, ...ended })
@@ -302,7 +357,9 @@ export class Hub extends SafeEmitter<HubEvents> {
         ? 'protocol'
         : isHiveError(err, 'HUB_FULL')
           ? 'full'
-          : 'violation'
+          : isHiveError(err, 'PEER_REVOKED') || isHiveError(err, 'NOT_TRUSTED')
+            ? 'trust'
+            : 'violation'
     const peer = isHiveError(err) ? (err.details.peer ?? 'unknown') : 'unknown'
     this.log.warn({ peer, peerId: link.remotePeerId, address: link.remoteAddress, reason }, 'peer refused')
     this.digest.refused({ kind, peer, peerId: link.remotePeerId, address: link.remoteAddress, reason })

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import { detach } from '../background.js'
-import { HiveError, errorMessage, isHiveError } from '../errors.js'
+import { HiveError, errorMessage, isHiveError, type HiveErrorCode } from '../errors.js'
 import { decodeHeader, HEADER_LENGTH } from '../protocol/header.js'
 import { CURRENT_VERSION, MAX_HUB_FRAME, V1_REFUSAL_CODES, type Hello, type ProtocolVersion } from '../protocol/control.js'
 import type { ServiceEntry } from '../protocol/services.js'
@@ -31,12 +31,17 @@ export interface SessionContext extends ForwardContext {
   admit(session: PeerSession, peer: SessionPeer, resume: string | undefined): { code: string; message: string } | null
 }
 
+/** The error a hub's refusal code stands for, on the hub's side. */
+const REFUSAL_ERRORS: Record<string, HiveErrorCode> = { token: 'TOKEN_REFUSED', alpn: 'PROTOCOL_MISMATCH', in_session: 'SESSION_ALIVE', revoked: 'PEER_REVOKED', untrusted: 'NOT_TRUSTED' }
+
 export interface SessionPeer {
   peer: string
   peerId: string
   address: string
   /** The same peer coming back (it asked to resume, or its key left recently), not a stranger. */
   rejoin: boolean
+  /** Enrolled in the hub's trust store by this join (trust on first use). */
+  enrolled?: boolean
   /** For a hello that resumed a session this hub does not hold: whether it ever had it (see PROTOCOL.md). */
   previous?: 'unknown' | 'ended'
   /** With `previous: ended`, when known: the last data stream the hub took on that session. */
@@ -80,6 +85,8 @@ export class PeerSession {
   /** The highest data stream number taken so far (0: none). */
   private lastStream = 0
   private byeReason: string | null = null
+  /** Why the hub itself ended the session (revoked, replaced), when it did. */
+  private endedBy: string | null = null
   private readonly streams = new Map<number, AbortController>()
 
   constructor(
@@ -97,7 +104,7 @@ export class PeerSession {
     const refusal = this.check(hello) ?? this.ctx.admit(this, peer, control.version >= 2 ? hello.resume : undefined)
     if (refusal) {
       await this.refuse(refusal.code, refusal.message)
-      const code = refusal.code === 'token' ? 'TOKEN_REFUSED' : refusal.code === 'alpn' ? 'PROTOCOL_MISMATCH' : refusal.code === 'in_session' ? 'SESSION_ALIVE' : 'HUB_FULL'
+      const code = REFUSAL_ERRORS[refusal.code] ?? 'HUB_FULL'
       throw new HiveError(code, refusal.message, { peer: hello.peer, refusal: refusal.code })
     }
     // Data streams are welcome from the moment the welcome leaves, not from when the write returns.
@@ -243,6 +250,7 @@ export class PeerSession {
     }
     await this.link.closed
     clearInterval(watchdog)
+    if (this.endedBy !== null) return { reason: this.endedBy, lost: false }
     return this.byeReason !== null ? { reason: this.byeReason, lost: false } : { reason: lostReason, lost: true }
   }
 
@@ -257,6 +265,7 @@ export class PeerSession {
 
   /** Tells the peer why we are closing, then gives the bye a moment to arrive. */
   async close(reason: string, graceMs: number, code?: string): Promise<void> {
+    this.endedBy ??= reason
     if (this.control && !this.link.isClosed) {
       await withDeadline(this.control.bye(reason, code), graceMs, 'bye').catch(() => undefined)
       await withDeadline(this.link.closed, graceMs, 'peer close').catch(() => undefined)

@@ -1,5 +1,5 @@
 /** Why the hub turned a connection away, as the digest groups them. */
-export type RefusalKind = 'token' | 'protocol' | 'violation' | 'full' | 'crowded'
+export type RefusalKind = 'token' | 'protocol' | 'violation' | 'full' | 'crowded' | 'trust'
 
 export interface Refusal {
   kind: RefusalKind

@@ -187,6 +187,8 @@ export async function sayHello(
     const message = printable(answer.message)
     if (answer.code === 'token') throw new HiveError('TOKEN_REFUSED', `${hub} refused the access token: ${message}`)
     if (answer.code === 'in_session') throw new HiveError('SESSION_ALIVE', `${hub} still has our earlier session: ${message}`)
+    if (answer.code === 'revoked') throw new HiveError('PEER_REVOKED', `${hub} refused this peer: ${message}`)
+    if (answer.code === 'untrusted') throw new HiveError('NOT_TRUSTED', `${hub} refused this peer: ${message}`)
     if (answer.code === 'full') throw new HiveError('HUB_FULL', `${hub} refused to take another peer: ${message}`)
     if (answer.code === 'version') throw new HiveError('PROTOCOL_MISMATCH', `${hub} speaks another version of the protocol: ${message}`, { reason: 'version' })
     throw new HiveError('PROTOCOL_MISMATCH', `${hub} refused the protocol: ${message}`)

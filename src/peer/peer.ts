@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import { pino, type Logger } from 'pino'
 import { detach } from '../background.js'
 import { HiveError, errorMessage, type HiveErrorCode } from '../errors.js'
-import { ephemeralIdentity } from '../identity/identity.js'
+import { ephemeralKey, type KeyIdentity } from '../identity/identity.js'
 import type { HostPort } from '../protocol/address.js'
 import { LEGACY_TABLE, type ServiceName } from '../protocol/services.js'
 import type { Ticket } from '../protocol/ticket.js'
@@ -25,6 +25,8 @@ import { PendingSockets } from './pending-sockets.js'
 export interface PeerOptions {
   name: string
   ticket: Ticket
+  /** The peer's own key, on every path: hubs know it by this across runs. Default: a fresh one. */
+  identity?: KeyIdentity
   /**
    * Services placed at an address of the user's (`--expose`): bound before the hub is dialled.
    * The others the hub shares go on `defaultHost` at their own port numbers, or a free port.
@@ -147,8 +149,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
     try {
       // Bind what the user placed first: a busy local port is theirs to fix, and should not cost a hub round trip.
       await peer.local.bindGiven()
-      // One key for the whole process: the hub knows a reconnecting peer by it.
-      const identity = await ephemeralIdentity()
+      // One key for the whole process at least: the hub knows a reconnecting peer by it.
+      const identity = options.identity ?? ephemeralKey()
       peer.dialer = await QuicDialer.create(identity, { ...PEER_TRANSPORT_OPTIONS, ...options.transport })
       if (options.ticket.dht && options.dht && options.dht.kind !== 'none' && options.transportChoice !== 'quic') {
         // Loaded only for a ticket that names the DHT: it is the largest import. The same key
@@ -204,6 +206,8 @@ export class Peer extends SafeEmitter<PeerEvents> {
         continue
       }
       const end = outcome
+      // Cut off by the hub's operator: coming back would only be refused.
+      if (end.code === 'HUB_STOPPED' && end.byeCode === 'revoked') return this.finish({ code: 'PEER_REVOKED', reason: end.reason })
       const restarting = end.code === 'HUB_STOPPED' && end.byeCode === 'restarting'
       if (end.code === 'HUB_STOPPED' && (!restarting || this.options.reconnect === false)) return this.finish(end)
       this.retire(session)

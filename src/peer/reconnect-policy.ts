@@ -21,4 +21,4 @@ export function jittered(delayMs: number, random: number = Math.random()): numbe
 }
 
 /** Errors after which trying again cannot help: the hub says this ticket is no good. */
-export const FATAL_ON_RECONNECT = new Set(['TOKEN_REFUSED', 'IDENTITY_MISMATCH', 'PROTOCOL_MISMATCH', 'PROTOCOL_VIOLATION'])
+export const FATAL_ON_RECONNECT = new Set(['TOKEN_REFUSED', 'IDENTITY_MISMATCH', 'PROTOCOL_MISMATCH', 'PROTOCOL_VIOLATION', 'PEER_REVOKED', 'NOT_TRUSTED'])

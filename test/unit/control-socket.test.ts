@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, statSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { HiveError } from '../../src/errors.js'
+import { askHub, listenControl, type ControlRequest, type ControlServer } from '../../src/trust/control-socket.js'
+
+const log = pino({ level: 'silent' })
+const servers: ControlServer[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+const socketPath = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'hive-sock-'))
+  chmodSync(d, 0o755)
+  return join(d, 'hub.key.sock')
+}
+
+/** Sends raw bytes and collects the whole answer. */
+function raw(path: string, bytes: string | Buffer, end = true): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(path)
+    let answer = ''
+    socket.on('data', (c) => (answer += c))
+    socket.on('close', () => resolve(answer))
+    socket.on('error', () => undefined)
+    socket.write(bytes)
+    if (end) socket.end()
+  })
+}
+
+describe('the control socket', () => {
+  it('is 0600 from the start, answers one request per connection, and is removed on close', async () => {
+    const path = socketPath()
+    const seen: ControlRequest[] = []
+    const server = await listenControl(path, async (r) => (seen.push(r), { ok: true, echo: r.op }), log)
+    servers.push(server)
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    expect(await askHub(path, { op: 'list' })).toEqual({ ok: true, echo: 'list' })
+    expect(await askHub(path, { op: 'revoke', who: 'laptop' })).toEqual({ ok: true, echo: 'revoke' })
+    expect(seen).toEqual([{ op: 'list' }, { op: 'revoke', who: 'laptop' }])
+    await server.close()
+    servers.length = 0
+    expect(() => statSync(path)).toThrow()
+    // Nobody listens: the caller is told so (null), to edit the file itself.
+    expect(await askHub(path, { op: 'list' })).toBeNull()
+  })
+
+  it('turns hostile requests into error answers and keeps serving', async () => {
+    const path = socketPath()
+    servers.push(await listenControl(path, async () => ({ ok: true }), log))
+    expect(JSON.parse(await raw(path, 'not json\n'))).toMatchObject({ ok: false, code: 'USAGE', message: expect.stringMatching(/^bad request/) })
+    expect(JSON.parse(await raw(path, '{"op":"format-disk"}\n'))).toMatchObject({ ok: false, code: 'USAGE' })
+    expect(JSON.parse(await raw(path, '{"op":"revoke"}\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/missing its argument/) })
+    expect(JSON.parse(await raw(path, Buffer.alloc(10_000, 0x61), false))).toMatchObject({ ok: false, message: expect.stringMatching(/too long/) })
+    // A client that says nothing and leaves is closed on; the next one is served.
+    await raw(path, '')
+    expect(await askHub(path, { op: 'list' })).toEqual({ ok: true })
+  })
+
+  it('passes on the handler\'s HiveError as a code and a message', async () => {
+    const path = socketPath()
+    servers.push(await listenControl(path, async () => {
+      throw new HiveError('USAGE', 'no peer named x')
+    }, log))
+    expect(await askHub(path, { op: 'revoke', who: 'x' })).toEqual({ ok: false, code: 'USAGE', message: 'no peer named x' })
+  })
+
+  it('refuses to start while another hub answers on the same socket, and replaces one left by a dead hub', async () => {
+    const path = socketPath()
+    const first = await listenControl(path, async () => ({ ok: true }), log)
+    await expect(listenControl(path, async () => ({ ok: true }), log)).rejects.toThrow(/another hub with this key is running/)
+    await first.close()
+    // A socket file nobody listens on, as a hub killed with -9 leaves it.
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'ignore'] })
+    await new Promise((r) => holder.stdout.once('data', r))
+    holder.kill('SIGKILL')
+    await new Promise((r) => holder.once('exit', r))
+    expect(statSync(path).isSocket()).toBe(true)
+    servers.push(await listenControl(path, async () => ({ ok: true, fresh: true }), log))
+    expect(await askHub(path, { op: 'list' })).toEqual({ ok: true, fresh: true })
+  })
+
+  it('names a path too long for a Unix socket instead of failing obscurely', async () => {
+    const path = join(tmpdir(), 'x'.repeat(120), 'hub.key.sock')
+    await expect(listenControl(path, async () => ({ ok: true }), log)).rejects.toThrow(/longer than a Unix socket allows/)
+  })
+})
