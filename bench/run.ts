@@ -73,6 +73,11 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
     f.firstRequestMs = path.startup.firstRequestMs
   }
   const log = (what: string): void => void process.stderr.write(`  ${path.name}: ${what}\n`)
+  const groups = Object.entries(path.groups)
+  const rss = (): number[] => groups.map(([, pids]) => pids().reduce((sum, pid) => sum + rssBytes(pid), 0))
+  // Started and one request served, nothing else yet: what each process holds at rest.
+  await sleep(1000)
+  rss().forEach((bytes, i) => (f[`rssIdleMB_${groups[i]![0]}`] = bytes / 2 ** 20))
   if (path.name === 'quinn') {
     const client = (task: string, a: number, b = 0): Record<string, number> => {
       const r = run(process.execPath, [endpointScript, 'client', String(path.port), task, String(a), String(b)], 120_000)
@@ -117,10 +122,8 @@ async function measurePath(path: Path & { port?: number }, quick: boolean, endpo
   const b = await burst(path.httpPort!, s.burstSize)
   f.burstMs = b.ms
   f.burstFailures = b.failures
-  if (Object.keys(path.groups).length > 0) {
+  if (groups.length > 0) {
     log(`${s.idle} idle connections`)
-    const groups = Object.entries(path.groups)
-    const rss = (): number[] => groups.map(([, pids]) => pids().reduce((sum, pid) => sum + rssBytes(pid), 0))
     const before = rss()
     const idle = await idleConnections(path.httpPort!, s.idle)
     const after = rss()

@@ -36,6 +36,12 @@ describe('npm run bench', () => {
     expect(cells('  CPU per request, forwarders (64 connections)')).toEqual(['–', expect.stringMatching(number)])
     // Memory per connection has no meaning for the direct path.
     expect(cells('memory per idle connection, hub')).toEqual(['–', expect.stringMatching(number)])
+    // What a hub and a peer hold at rest: a process measured, so tens of MB, not zero.
+    for (const role of ['hub', 'peer']) {
+      const [direct, hive] = cells(`RSS idle after start, ${role}`)
+      expect(direct).toBe('–')
+      expect(Number(hive)).toBeGreaterThan(10)
+    }
     expect(report).toContain('hive ÷ direct')
     const parsed = JSON.parse(json.slice(json.indexOf('{')))
     expect(parsed.paths.hive.tput1.median).toBeGreaterThan(0)
