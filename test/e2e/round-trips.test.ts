@@ -36,18 +36,19 @@ async function firstByteMs(port: number): Promise<number> {
 }
 
 describe('one round trip per new connection', () => {
-  it('a request on a fresh connection costs one round trip across a 100 ms link, not two', async () => {
+  it('a request on a fresh connection costs one round trip across a 200 ms link, not two', async () => {
     const { ticket } = await startHub([page.address, '-', '-'])
     proxy = await startUdpProxy(hubPort(ticket))
     const { ports } = await startPeer(via(ticket, proxy.address))
-    proxy.impair({ delayMs: 50 })
+    proxy.impair({ delayMs: 100 })
     const times: number[] = []
     for (let i = 0; i < 9; i++) times.push(await firstByteMs(ports.frontend!))
     times.sort((a, b) => a - b)
     const median = times[4]!
-    console.log(`[figures] fresh connection to first byte across a 100 ms RTT link: median ${median.toFixed(0)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`)
-    // One round trip is 100 ms, two are 200: the bound sits between them, with room for a loaded machine.
-    expect(median).toBeGreaterThanOrEqual(100)
-    expect(median).toBeLessThan(160)
+    console.log(`[figures] fresh connection to first byte across a 200 ms RTT link: median ${median.toFixed(0)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`)
+    // One round trip is 200 ms, two are 400: the bound sits halfway, which leaves a loaded
+    // machine 100 ms for its own share of each of the median's requests.
+    expect(median).toBeGreaterThanOrEqual(200)
+    expect(median).toBeLessThan(300)
   }, 60_000)
 })
