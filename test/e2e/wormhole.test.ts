@@ -30,6 +30,11 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ status:
       clearTimeout(timer)
       resolve({ status, stdout, stderr })
     })
+    // A client that is not installed fails at once, saying so, instead of timing the test out.
+    child.once('error', (err) => {
+      clearTimeout(timer)
+      resolve({ status: null, stdout, stderr: `${stderr}cannot run ${cmd}: ${err.message}` })
+    })
   })
 }
 
