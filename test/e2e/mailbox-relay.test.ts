@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
@@ -12,46 +11,10 @@ import { httpGet } from '../helpers/clients.js'
 import { HIVE_BIN, killAll, runHive, type HiveProcess } from '../helpers/hive.js'
 import { freeUdpRun } from '../helpers/mailbox.js'
 import { startPageServer } from '../helpers/services.js'
+import { runStock } from '../helpers/stock-clients.js'
 
 /** The transit relay is never needed for text; a dead local one makes sure nothing public is tried. */
 const NO_TRANSIT = ['--transit-helper', 'tcp:127.0.0.1:9']
-
-interface Ran {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs a stock client; `codeOn` names the stream its "Wormhole code is:" line appears on, if any. */
-function client(cmd: string, args: string[], codeOn?: 'stdout' | 'stderr'): { code: Promise<string>; done: Promise<Ran> } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: process.env.HOME ?? '/tmp' } })
-  const out = { stdout: '', stderr: '' }
-  let found: (code: string) => void = () => undefined
-  const code = new Promise<string>((resolve) => (found = resolve))
-  for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream].setEncoding('utf8').on('data', (text: string) => {
-      out[stream] += text
-      const match = stream === codeOn ? /Wormhole code is: (\S+)/.exec(out[stream]) : null
-      if (match) found(match[1]!)
-    })
-  }
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  const done = new Promise<Ran>((resolve) => {
-    child.once('exit', (status) => {
-      clearTimeout(timer)
-      resolve({ status, ...out })
-    })
-    // A client that is not installed fails at once, saying so, instead of timing the test out.
-    child.once('error', (err) => {
-      clearTimeout(timer)
-      resolve({ status: null, stdout: out.stdout, stderr: `${out.stderr}cannot run ${cmd}: ${err.message}` })
-    })
-  })
-  // A client that ends without printing a code fails the wait rather than hanging it.
-  const codeOrExit = Promise.race([code, done.then((r) => Promise.reject(new Error(`${cmd} exited ${r.status} without a code:\n${r.stderr}${r.stdout}`)))])
-  codeOrExit.catch(() => undefined)
-  return { code: codeOrExit, done }
-}
 
 describe('hive relay --mailbox-port: the stock clients and hive through it', () => {
   let relay: HiveProcess
@@ -77,10 +40,10 @@ describe('hive relay --mailbox-port: the stock clients and hive through it', () 
   })
 
   it('Python `wormhole send` to `wormhole-william receive`', async () => {
-    const sender = client('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'send', '--text', 'from python to go'], 'stderr')
+    const sender = runStock('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'send', '--text', 'from python to go'], 'stderr')
     const code = await sender.code
     expect(code).toMatch(/^\d+-[a-z]+-[a-z]+$/)
-    const received = await client('wormhole-william', ['--relay-url', url, 'receive', code]).done
+    const received = await runStock('wormhole-william', ['--relay-url', url, 'receive', code]).done
     expect(received.status, JSON.stringify(received.stderr)).toBe(0)
     expect(received.stdout.trim()).toBe('from python to go')
     const sent = await sender.done
@@ -89,9 +52,9 @@ describe('hive relay --mailbox-port: the stock clients and hive through it', () 
   })
 
   it('`wormhole-william send` to Python `wormhole receive`', async () => {
-    const sender = client('wormhole-william', ['--relay-url', url, 'send', '--text', 'from go to python'], 'stdout')
+    const sender = runStock('wormhole-william', ['--relay-url', url, 'send', '--text', 'from go to python'], 'stdout')
     const code = await sender.code
-    const received = await client('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'receive', code]).done
+    const received = await runStock('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'receive', code]).done
     expect(received.status, JSON.stringify(received.stderr)).toBe(0)
     expect(received.stdout).toBe('from go to python\n')
     const senderDone = await sender.done
@@ -100,8 +63,8 @@ describe('hive relay --mailbox-port: the stock clients and hive through it', () 
 
   it('Python to Python, the receiver first with a code chosen in advance', async () => {
     const code = '77-python-python'
-    const receiver = client('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'receive', code])
-    const sender = client('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'send', '--code', code, '--text', 'from python to python'])
+    const receiver = runStock('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'receive', code])
+    const sender = runStock('wormhole', ['--relay-url', url, ...NO_TRANSIT, 'send', '--code', code, '--text', 'from python to python'])
     const [received, sent] = await Promise.all([receiver.done, sender.done])
     expect(received.status, JSON.stringify(received.stderr)).toBe(0)
     expect(received.stdout).toBe('from python to python\n')

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { httpGet } from '../helpers/clients.js'
 import { killAll, runHive, startHub, type HiveProcess } from '../helpers/hive.js'
 import { freeTcpPort, startMailbox, type MailboxServer } from '../helpers/mailbox.js'
 import { startPageServer } from '../helpers/services.js'
+import { runStock } from '../helpers/stock-clients.js'
 
 let mailbox: MailboxServer
 let page: Awaited<ReturnType<typeof startPageServer>>
@@ -17,26 +17,6 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.all([mailbox?.stop(), page?.close()])
 })
-
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: process.env.HOME ?? '/tmp' } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c))
-    child.stderr.on('data', (c: Buffer) => (stderr += c))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.once('exit', (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    })
-    // A client that is not installed fails at once, saying so, instead of timing the test out.
-    child.once('error', (err) => {
-      clearTimeout(timer)
-      resolve({ status: null, stdout, stderr: `${stderr}cannot run ${cmd}: ${err.message}` })
-    })
-  })
-}
 
 async function codeHub(extra: string[] = []): Promise<{ hub: HiveProcess; ticket: string; code: (nth: number) => Promise<string> }> {
   const { hub, ticket } = await startHub([page.address, '-', '-'], ['--wormhole', '--wormhole-relay', mailbox.url, ...extra])
@@ -52,7 +32,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
     const { hub, ticket, code } = await codeHub()
     const first = await code(1)
     expect(first).toMatch(/^\d+-[a-z]+-[a-z]+$/)
-    const result = await run('wormhole', ['--relay-url', mailbox.url, 'receive', first])
+    const result = await runStock('wormhole', ['--relay-url', mailbox.url, 'receive', first]).done
     expect(result.status, JSON.stringify(result.stderr)).toBe(0)
     expect(result.stdout).toBe(`${ticket}\n`)
     // The code was used: the hub shows a fresh one.
@@ -62,7 +42,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
 
   it('`wormhole-william receive` (Go) prints exactly the hub\'s ticket', async () => {
     const { ticket, code } = await codeHub()
-    const result = await run('wormhole-william', ['--relay-url', mailbox.url, 'receive', await code(1)])
+    const result = await runStock('wormhole-william', ['--relay-url', mailbox.url, 'receive', await code(1)]).done
     expect(result.status, JSON.stringify(result.stderr)).toBe(0)
     expect(result.stdout.trim()).toBe(ticket)
   })
@@ -70,7 +50,7 @@ describe('interop with the stock Magic Wormhole clients', () => {
   it('a code from `wormhole send --text TICKET` works with `hive join --join-code`', async () => {
     const { ticket } = await startHub([page.address, '-', '-'])
     const code = '42-hive-interop'
-    const sender = run('wormhole', ['--relay-url', mailbox.url, 'send', '--code', code, '--text', ticket])
+    const sender = runStock('wormhole', ['--relay-url', mailbox.url, 'send', '--code', code, '--text', ticket]).done
     const peer = joinByCode(code, 'from-python')
     const ready = await peer.waitEvent('join_ready')
     const port = Number(String((ready.services as Record<string, string>).frontend).split(':').pop())
@@ -151,7 +131,7 @@ describe('failures', () => {
 
   it('a malformed ticket inside the wormhole is rejected with the ticket error', async () => {
     const code = '43-not-a-ticket'
-    const sender = run('wormhole', ['--relay-url', mailbox.url, 'send', '--code', code, '--text', 'hive1thisisnotavalidticket'])
+    const sender = runStock('wormhole', ['--relay-url', mailbox.url, 'send', '--code', code, '--text', 'hive1thisisnotavalidticket']).done
     const peer = joinByCode(code, 'p')
     expect(await peer.exited).toBe(3)
     expect(peer.stderr).toMatch(/hive: the ticket received for code 43-not-a-ticket is not valid: the ticket checksum does not match/)
