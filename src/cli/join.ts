@@ -100,8 +100,7 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
   const identity = await peerKey(opts, reporter)
   reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} as peer ${identity.peerId} ...`)
   const onWarning = (w: { message: string; service?: string }): void => {
-    reporter.status(`warning: ${w.message}`)
-    reporter.event('warning', { message: w.message, service: w.service ?? null })
+    reporter.warning(w.message, w.service)
   }
   const peer = await Peer.join({ name: peerName, ticket, identity, expose, skip, exposeOptionNames: optionNames, connectTimeoutMs, reconnect: opts.reconnect !== false, reconnectTimeoutMs, logger, signal, dht, relays, transportChoice: opts.transport, onWarning })
   let stopStats = (): void => undefined
@@ -199,7 +198,6 @@ async function rememberHub(ticket: Ticket, text: string, peerName: string, repor
     if (change === 'updated') reporter.status(`updated the remembered ticket of hub \`${ticket.name}\``)
     if (change === 'replaced') reporter.status(`warning: the hub remembered as \`${ticket.name}\` was another one (another key); \`--hub ${ticket.name}\` now joins this one`)
   } catch (err) {
-    reporter.status(`warning: could not remember hub \`${ticket.name}\`: ${errorMessage(err)}`)
-    reporter.event('warning', { message: `could not remember hub ${ticket.name}: ${errorMessage(err)}`, service: null })
+    reporter.warning(`could not remember hub \`${ticket.name}\`: ${errorMessage(err)}`)
   }
 }

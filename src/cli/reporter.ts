@@ -57,6 +57,12 @@ export class Reporter {
     if (this.json) this.out.write(JSON.stringify({ event: type, ...fields }) + '\n')
   }
 
+  /** A warning: a status line for people, and with --json a `warning` event (`service`: the one it concerns). */
+  warning(message: string, service: string | null = null): void {
+    this.status(`warning: ${message}`)
+    this.event('warning', { message, service })
+  }
+
   /** A line of a listing (`hive peers`, `hive hubs`): stdout in human mode; --json gives an event instead. */
   listing(line: string): void {
     if (!this.json) this.out.write(printableLine(line) + '\n')

@@ -151,8 +151,7 @@ export async function runShare(
   else reporter.status(`joining the ${dht.kind === 'default' ? 'public DHT' : `DHT at ${dht.nodes.join(', ')}`}, so peers behind NAT can reach the hub too ...`)
   if (hub.omittedAddresses.length > 0) {
     const message = `the ticket has room for ${hub.addresses.length} addresses, announced ones first; left out: ${hub.omittedAddresses.join(', ')} (bind one address with --ipv4-addr, or list the ones that matter with --announce)`
-    reporter.status(`warning: ${message}`)
-    reporter.event('warning', { message, service: null })
+    reporter.warning(message)
   }
   reporter.status(`hub key ${hub.peerId}`)
   if (trust.store.file !== null) {
@@ -210,13 +209,8 @@ function wireHubEvents(hub: Hub, reporter: Reporter): void {
     reporter.status(`! refused ${r.count} more ${REFUSAL_WORDS[r.kind]} from ${r.host} in the last ${seconds} s`)
     reporter.event('refusals', { kind: r.kind, host: r.host, count: r.count, window_s: seconds })
   })
-  hub.on('trust_error', ({ message }) => {
-    reporter.status(`warning: the trust store was not written: ${message}`)
-    reporter.event('warning', { message: `the trust store was not written: ${message}`, service: null })
-  })
   hub.on('warning', (w) => {
-    reporter.status(`warning: ${w.message}`)
-    reporter.event('warning', { message: w.message, service: w.service ?? null })
+    reporter.warning(w.message, w.service)
   })
 
   hub.on('dht_ready', ({ relays: count }) => {

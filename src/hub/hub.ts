@@ -72,8 +72,6 @@ export interface HubEvents {
   /** Refusals of one kind from one host that were counted, not reported one by one. */
   refusals: [RefusalSummary]
   warning: [{ message: string; service?: ServiceName }]
-  /** The trust store could not be written (the change holds in memory). */
-  trust_error: [{ message: string }]
   /** The hub is on the DHT: peers behind NAT can reach it. */
   dht_ready: [{ relays: number }]
 }
@@ -288,7 +286,8 @@ export class Hub extends SafeEmitter<HubEvents> {
   }
 
   private saveTrust(): void {
-    this.trust?.store.save().catch((err: unknown) => this.notify('trust_error', { message: errorMessage(err) }))
+    // The change holds in memory either way; the operator learns the file is behind.
+    this.trust?.store.save().catch((err: unknown) => this.notify('warning', { message: `the trust store was not written: ${errorMessage(err)}` }))
   }
 
   /**
