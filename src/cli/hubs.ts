@@ -1,6 +1,6 @@
 import { HiveError } from '../errors.js'
 import { KnownHubs } from '../peer/known-hubs.js'
-import { defaultPeerKeyFile, loadKey } from '../identity/identity.js'
+import { defaultPeerKeyFile, loadKey, type KeyIdentity } from '../identity/identity.js'
 import type { Reporter } from './reporter.js'
 import { table } from './table.js'
 
@@ -21,11 +21,17 @@ export async function forgetHub(name: string, reporter: Reporter): Promise<void>
   reporter.status(`forgot hub \`${name}\``)
 }
 
-/** `hive id`: the peer id of this machine's key, for a hub's operator to allow ahead of time. */
-export async function printPeerId(opts: { identity?: string }, reporter: Reporter): Promise<void> {
-  const file = opts.identity ?? defaultPeerKeyFile()
+/** This machine's peer key (`--identity`, or peer.key), created on first use, which it says. */
+export async function loadPeerKey(identity: string | undefined, reporter: Reporter): Promise<KeyIdentity & { keyFile: string }> {
+  const file = identity ?? defaultPeerKeyFile()
   const key = await loadKey(file)
   if (key.created) reporter.status(`created peer key ${file}`)
-  reporter.event('peer_id', { peer_id: key.peerId, file })
+  return { ...key, keyFile: file }
+}
+
+/** `hive id`: the peer id of this machine's key, for a hub's operator to allow ahead of time. */
+export async function printPeerId(opts: { identity?: string }, reporter: Reporter): Promise<void> {
+  const key = await loadPeerKey(opts.identity, reporter)
+  reporter.event('peer_id', { peer_id: key.peerId, file: key.keyFile })
   reporter.listing(key.peerId)
 }

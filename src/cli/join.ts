@@ -12,7 +12,8 @@ import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
 import { readTicketText } from './ticket-input.js'
 import { serviceEnv, startChild } from './child-command.js'
-import { defaultPeerKeyFile, ephemeralKey, loadKey, type KeyIdentity } from '../identity/identity.js'
+import { ephemeralKey } from '../identity/identity.js'
+import { loadPeerKey } from './hubs.js'
 import { KnownHubs } from '../peer/known-hubs.js'
 import { HiveError, errorMessage } from '../errors.js'
 
@@ -97,7 +98,8 @@ export async function runJoin(name: string, opts: JoinOptions, reporter: Reporte
     throw new HiveError('USAGE', `--transport udx needs the DHT path, but ${why}; use --transport quic`)
   }
   // After every usage check: a mistyped command creates no key.
-  const identity = await peerKey(opts, reporter)
+  // Kept in peer.key (or --identity), so hubs know this peer across runs; --ephemeral: a fresh one.
+  const identity = opts.ephemeral ? ephemeralKey() : await loadPeerKey(opts.identity, reporter)
   reporter.status(`joining hub \`${ticket.name}\` ${opts.transport === 'udx' ? 'over the DHT path' : `at ${ticket.addresses.join(', ')}`} as peer ${identity.peerId} ...`)
   const onWarning = (w: { message: string; service?: string }): void => {
     reporter.warning(w.message, w.service)
@@ -179,15 +181,6 @@ async function runWhileJoined(peer: Peer, command: string[], reporter: Reporter,
   reporter.status('the tunnel ended: stopping the command')
   await child.stop()
   return first.end
-}
-
-/** This peer's key: kept in peer.key (or --identity), so hubs know it across runs; --ephemeral: a fresh one. */
-async function peerKey(opts: JoinOptions, reporter: Reporter): Promise<KeyIdentity> {
-  if (opts.ephemeral) return ephemeralKey()
-  const file = opts.identity ?? defaultPeerKeyFile()
-  const key = await loadKey(file)
-  if (key.created) reporter.status(`created peer key ${file}`)
-  return key
 }
 
 /** Keeps the ticket of a hub joined, so that `--hub NAME` finds it again; a failure only warns. */
