@@ -1,10 +1,10 @@
 import { rawPrivateKey } from '../identity/ed25519.js'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { dhtKeyPair } from '../dht/node.js'
 import { startRelayNode, type RelayNode } from '../dht/relay-node.js'
 import { HiveError } from '../errors.js'
-import { defaultIdentityFile, ephemeralIdentity, loadIdentity } from '../identity/identity.js'
+import { configDir, ephemeralKey, loadKey } from '../identity/identity.js'
 import { formatHostPort, parseHostPort } from '../protocol/address.js'
 import type { Reporter } from './reporter.js'
 import type { ShutdownSignals } from './shutdown.js'
@@ -28,7 +28,7 @@ function parseMailboxPort(text: string | undefined): number | undefined {
 
 /** The relay's key file: its key is what `--relay` names, so it is kept across runs. */
 function defaultRelayKeyFile(): string {
-  return join(dirname(defaultIdentityFile()), 'relay.key')
+  return join(configDir(), 'relay.key')
 }
 
 /** `hive relay`: a DHT node to bootstrap from and a blind relay, until Ctrl+C. */
@@ -39,7 +39,8 @@ export async function runRelay(opts: RelayOptions, reporter: Reporter, logger: L
   if (bind.value.port === 0) throw new HiveError('USAGE', '--bind: the DHT node needs a fixed port, not 0')
   if (opts.ephemeral && opts.identity) throw new HiveError('USAGE', '--ephemeral and --identity cannot be used together: pick one')
   const mailboxPort = parseMailboxPort(opts.mailboxPort)
-  const identity = opts.ephemeral ? await ephemeralIdentity() : await loadIdentity(opts.identity ?? defaultRelayKeyFile())
+  // A key only: a relay has no token, and hands out no tickets.
+  const identity = opts.ephemeral ? ephemeralKey() : await loadKey(opts.identity ?? defaultRelayKeyFile())
   const keyPair = dhtKeyPair(identity.publicKey, rawPrivateKey(identity.privateKeyProto))
   const upstream = opts.dhtBootstrap && opts.dhtBootstrap !== 'none' ? opts.dhtBootstrap.split(',') : []
   // The mailbox first: a taken TCP port then fails at once, before the DHT nodes start. It is
