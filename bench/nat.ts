@@ -59,8 +59,8 @@ async function measure(kind: NatKind, useRelay: boolean, label: string): Promise
   const lab = await buildNatLab(kind)
   const procs: Managed[] = []
   try {
-    const toHub = linkToTest(lab.hubNs, 1)
-    const toPeer = linkToTest(lab.peerNs, 2)
+    const toHub = linkToTest(lab.hubNs)
+    const toPeer = linkToTest(lab.peerNs)
     const service = await serveBytes(toHub.testAddr)
     const bootstrap = `${lab.internetAddr}:49737`
     const inNs = (ns: string, args: string[]): Managed => {

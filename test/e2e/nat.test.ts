@@ -37,8 +37,8 @@ interface Case {
 /** The lab, a relay on its internet, the test's services linked to the hub, and a running hub. */
 async function setUp(kind: NatKind, hubRelay: boolean): Promise<Case> {
   lab = await buildNatLab(kind)
-  const toHub = linkToTest(lab.hubNs, 1)
-  const toPeer = linkToTest(lab.peerNs, 2)
+  const toHub = linkToTest(lab.hubNs)
+  const toPeer = linkToTest(lab.peerNs)
   backend = await startBackend(toHub.testAddr)
   ws = await startWsEcho(toHub.testAddr)
   const bootstrap = `${lab.internetAddr}:${BOOTSTRAP_PORT}`

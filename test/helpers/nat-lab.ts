@@ -123,22 +123,32 @@ export async function buildNatLab(kind: NatKind): Promise<NatLab> {
   }
 }
 
-let testLinks = 0
-
 /**
  * A point-to-point link between the test process (root namespace) and one host of the lab,
  * 198.19.N.1 on the test's side and 198.19.N.2 on the host's, with no route beyond: the hub
  * reaches the test's services over it, and the test reaches the peer's local ports. It is no
  * path between hub and peer, so it changes nothing about the NATs between them.
+ *
+ * N is the first subnet no interface of the root namespace holds, claimed by naming the link
+ * `hvtN`: a second test process racing for the same N fails to create the link and moves on.
  */
-export function linkToTest(hostNs: string, n: number): { testAddr: string; hostAddr: string } {
-  const name = `hvt${process.pid % 100000}${testLinks++}`
-  ip('link', 'add', name, 'type', 'veth', 'peer', 'name', 'tst0', 'netns', hostNs)
-  ip('addr', 'add', `198.19.${n}.1/30`, 'dev', name)
-  ip('-n', hostNs, 'addr', 'add', `198.19.${n}.2/30`, 'dev', 'tst0')
-  ip('link', 'set', name, 'up')
-  ip('-n', hostNs, 'link', 'set', 'tst0', 'up')
-  return { testAddr: `198.19.${n}.1`, hostAddr: `198.19.${n}.2` }
+export function linkToTest(hostNs: string): { testAddr: string; hostAddr: string } {
+  const held = new Set([...ip('-4', '-o', 'addr', 'show').matchAll(/inet 198\.19\.(\d+)\./g)].map((m) => Number(m[1])))
+  for (let n = 1; n < 256; n++) {
+    if (held.has(n)) continue
+    const name = `hvt${n}`
+    try {
+      ip('link', 'add', name, 'type', 'veth', 'peer', 'name', 'tst0', 'netns', hostNs)
+    } catch {
+      continue // another test process took it since the listing
+    }
+    ip('addr', 'add', `198.19.${n}.1/30`, 'dev', name)
+    ip('-n', hostNs, 'addr', 'add', `198.19.${n}.2/30`, 'dev', 'tst0')
+    ip('link', 'set', name, 'up')
+    ip('-n', hostNs, 'link', 'set', 'tst0', 'up')
+    return { testAddr: `198.19.${n}.1`, hostAddr: `198.19.${n}.2` }
+  }
+  throw new Error('no free 198.19.N.0/30 for a test link: remove stale hvt* links (ip link del)')
 }
 
 export interface DhtInternet {
