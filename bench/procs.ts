@@ -92,7 +92,13 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   let err = ''
   child.stdout!.on('data', (c: Buffer) => (out += c))
   child.stderr!.on('data', (c: Buffer) => (err += c))
-  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  const exited = new Promise<void>((r) => {
+    child.once('exit', () => r())
+    child.once('error', (e) => {
+      err += `cannot run ${cmd}: ${e.message}\n`
+      r()
+    })
+  })
   return {
     child,
     stdout: () => out,

@@ -31,7 +31,10 @@ afterAll(async () => {
 function flood(...args: string[]): { child: ChildProcess; report: Promise<Record<string, number>> } {
   const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'quic-flood.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   floods.add(child)
-  const report = new Promise<Record<string, number>>((resolve) => child.stdout!.once('data', (c: Buffer) => resolve(JSON.parse(c.toString()))))
+  const report = new Promise<Record<string, number>>((resolve, reject) => {
+    child.stdout!.once('data', (c: Buffer) => resolve(JSON.parse(c.toString())))
+    child.once('error', (err) => reject(new Error(`cannot start the QUIC flood: ${err.message}`)))
+  })
   return { child, report }
 }
 

@@ -40,6 +40,7 @@ describe('on a terminal', () => {
     const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
     let screen = ''
     term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
+    term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
     try {
       await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K0 peers · 0 open connections · in 0 B \(0 B\/s\) · out 0 B \(0 B\/s\)/)
       const ticket = /hive1[A-Za-z0-9_-]+/.exec(screen)![0]

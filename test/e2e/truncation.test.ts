@@ -32,7 +32,8 @@ beforeAll(async () => {
     })
   })
   oracle = spawn('python3', [join(import.meta.dirname, '..', 'helpers', 'reset-oracle.py')], { stdio: ['ignore', 'pipe', 'inherit'] })
-  oraclePort = await new Promise<number>((resolve) => {
+  oraclePort = await new Promise<number>((resolve, reject) => {
+    oracle.once('error', (err) => reject(new Error(`cannot run python3 for the reset oracle: ${err.message}`)))
     let pending = ''
     oracle.stdout!.on('data', (c: Buffer) => {
       pending += c.toString()
@@ -59,6 +60,7 @@ function curl(port: number): Promise<{ status: number; stderr: string }> {
     const child = spawn('curl', ['-sS', '--http1.0', '-o', '/dev/null', `http://127.0.0.1:${port}/`])
     let stderr = ''
     child.stderr.on('data', (c: Buffer) => (stderr += c))
+    child.once('error', (err) => resolve({ status: -1, stderr: `cannot run curl: ${err.message}` }))
     child.once('exit', (status) => resolve({ status: status ?? -1, stderr }))
   })
 }

@@ -66,9 +66,17 @@ export async function startMailbox(extraArgs: string[] = []): Promise<MailboxSer
     cwd: dir,
     stdio: 'ignore',
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let failed: Error | undefined
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', (err) => {
+      failed = err
+      resolve()
+    })
+  })
   const deadline = Date.now() + 15_000
   while (!(await portAnswers(port))) {
+    if (failed) throw new Error(`cannot run twist3 (${failed.message}): install python3-magic-wormhole-mailbox-server`)
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mailbox server did not start on port ${port}`)
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -77,7 +85,7 @@ export async function startMailbox(extraArgs: string[] = []): Promise<MailboxSer
     port,
     child,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM')
+      if (child.exitCode === null && !failed) child.kill('SIGTERM')
       await exited
     },
   }

@@ -199,10 +199,14 @@ export async function startDhtInternet(lab: NatLab, nodePath: string): Promise<D
     env: { ...process.env, NODE_PATH: nodePath },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
   const lines = createInterface({ input: child.stdout })
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve)
+    child.once('error', (err) => reject(new Error(`cannot start the DHT internet: ${err.message}`)))
     child.once('exit', (code) => reject(new Error(`DHT internet exited with ${code} before it was ready`)))
   })
   lines.close()
