@@ -59,7 +59,7 @@ export async function openHubTrust(identity: HubIdentity, trustedOnly: boolean, 
   } catch (err) {
     if (err instanceof HiveError && err.details.reason === 'long_path') {
       // Rare (a deep --identity path); the hub still works, `hive peers` then edits only the file.
-      reporter.status(`warning: ${err.message}; \`hive peers revoke\` takes effect when the hub restarts`)
+      reporter.warning(`${err.message}; \`hive peers revoke\` takes effect when the hub restarts`)
       return { store, trustedOnly, close: () => store.flushed() }
     }
     throw err

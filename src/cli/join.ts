@@ -189,7 +189,7 @@ async function rememberHub(ticket: Ticket, text: string, peerName: string, repor
     const change = await KnownHubs.inConfig().remember(ticket, text)
     if (change === 'new') reporter.status(`remembered hub \`${ticket.name}\`: next time, \`hive join ${peerName} --hub ${ticket.name}\``)
     if (change === 'updated') reporter.status(`updated the remembered ticket of hub \`${ticket.name}\``)
-    if (change === 'replaced') reporter.status(`warning: the hub remembered as \`${ticket.name}\` was another one (another key); \`--hub ${ticket.name}\` now joins this one`)
+    if (change === 'replaced') reporter.warning(`the hub remembered as \`${ticket.name}\` was another one (another key); \`--hub ${ticket.name}\` now joins this one`)
   } catch (err) {
     reporter.warning(`could not remember hub \`${ticket.name}\`: ${errorMessage(err)}`)
   }

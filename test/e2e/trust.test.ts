@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -313,6 +313,17 @@ describe('damaged or unsafe store files', () => {
     expect(await third.exited).toBe(0)
     expect(() => statSync(`${keyFile}.sock`)).toThrow()
   })
+
+  it('a key so deep that its control socket path is too long: the hub serves and warns that a revocation waits for its restart', async () => {
+    const dir = join(tempDir('hive-hub-'), 'd'.repeat(60), 'e'.repeat(60))
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const { hub, ticket } = await share(join(dir, 'hub.key'))
+    const warning = await hub.waitEvent('warning')
+    expect(warning.message).toMatch(/control socket .*; `hive peers revoke` takes effect when the hub restarts/)
+    expect(hub.stderr).toContain(`warning: ${warning.message as string}`)
+    const ready = await joinAs('deep', machine(), ['--ticket', ticket]).waitEvent('join_ready')
+    expect((await httpGet(webPort(ready), '/')).status).toBe(200)
+  })
 })
 
 describe('pair once, then reconnect by name', () => {
@@ -368,5 +379,21 @@ describe('pair once, then reconnect by name', () => {
     const both = await hive(['join', 'laptop', '--hub', 'trust-hub', '--ticket', ticket], laptop.env)
     expect(both.status).toBe(2)
     expect(both.stderr).toMatch(/--ticket and --hub cannot be used together/)
+  })
+
+  it('a remembered hub name that now belongs to another hub (another key) is a warning, and --hub then joins the new hub', async () => {
+    const laptop = machine()
+    const first = await share(join(tempDir('hive-hub-'), 'hub.key'))
+    await joinAs('laptop', laptop, ['--ticket', first.ticket]).waitEvent('join_ready')
+    await expect.poll(() => statSync(join(laptop.config, 'hive', 'hubs', 'trust-hub'), { throwIfNoEntry: false })?.isFile()).toBe(true)
+    await killAll()
+    const second = await share(join(tempDir('hive-hub-'), 'hub.key'))
+    const rejoined = joinAs('laptop', laptop, ['--ticket', second.ticket])
+    const warning = await rejoined.waitEvent('warning')
+    expect(warning.message).toBe('the hub remembered as `trust-hub` was another one (another key); `--hub trust-hub` now joins this one')
+    rejoined.signal('SIGINT')
+    await rejoined.exited
+    await joinAs('laptop', laptop, ['--hub', 'trust-hub']).waitEvent('join_ready')
+    expect(await second.hub.waitEvent('peer_connected', 20_000, 2)).toMatchObject({ peer: 'laptop', enrolled: false })
   })
 })
