@@ -114,7 +114,7 @@ export async function runShare(
 
   // SIGHUP restarts the hub in place: same key and port, the token file read again. Peers are
   // told `restarting` and come back by themselves.
-  process.on('SIGHUP', () => {
+  shutdown.onReload(() => {
     restarting ??= (async () => {
       reporter.status('restarting: telling peers to come back')
       const ports = hub.boundAddresses

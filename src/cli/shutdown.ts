@@ -1,5 +1,7 @@
+import { isatty } from 'node:tty'
+
 /**
- * Ctrl+C and SIGTERM. The handlers are installed once, before anything else runs, and never
+ * Ctrl+C, SIGTERM and SIGHUP. The handlers are installed once, before anything else runs, and never
  * removed: a signal that arrives between "ready" being printed and a handler being added
  * would otherwise get the default action (death), and a handler swapped for another can
  * drop a signal already in flight.
@@ -7,12 +9,19 @@
  * While a command starts up, a signal cancels it (through `signal`); once it has set a stop
  * action, a signal stops cleanly and exits 0. A second signal, or a stop that overruns
  * `graceMs`, ends the process anyway, so a stuck close never keeps a terminal hostage.
+ *
+ * SIGHUP runs the command's reload action if it has one (a hub restarts in place), unless the
+ * terminal hive started on has hung up (closed, or an ssh session dropped): then it stops as
+ * Ctrl+C does, so nothing keeps sharing behind a terminal that is gone.
  */
 export class ShutdownSignals {
   private readonly controller = new AbortController()
   private stopAction: ((signal: NodeJS.Signals) => Promise<void>) | null = null
   private forward: ((signal: NodeJS.Signals) => void) | null = null
+  private reload: (() => void) | null = null
   private stopping = false
+  // The descriptors that were a terminal at start: after a hangup they answer isatty() with false.
+  private readonly terminals = [0, 1, 2].filter((fd) => isatty(fd))
 
   constructor(
     private readonly exit: (status: number) => void,
@@ -27,6 +36,17 @@ export class ShutdownSignals {
   install(): void {
     process.on('SIGINT', this.handle)
     process.on('SIGTERM', this.handle)
+    process.on('SIGHUP', this.hangup)
+  }
+
+  /** From now on SIGHUP runs `reload` instead of stopping, while the terminal is there. */
+  onReload(reload: () => void): void {
+    this.reload = reload
+  }
+
+  /** True once a terminal that hive started on has hung up. */
+  terminalHungUp(): boolean {
+    return this.terminals.some((fd) => !isatty(fd))
   }
 
   /** From now on a signal runs `stop` and exits 0. Set it before announcing readiness. */
@@ -40,6 +60,11 @@ export class ShutdownSignals {
    */
   forwardTo(forward: (signal: NodeJS.Signals) => void): void {
     this.forward = forward
+  }
+
+  private readonly hangup = (signal: NodeJS.Signals): void => {
+    if (this.reload && !this.stopping && !this.terminalHungUp()) return this.reload()
+    this.handle(signal)
   }
 
   private readonly handle = (signal: NodeJS.Signals): void => {

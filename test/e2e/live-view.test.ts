@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { httpDownloadSha, httpGet } from '../helpers/clients.js'
-import { HIVE_BIN, killAll, runHive } from '../helpers/hive.js'
+import { exitedWithin, HIVE_BIN, killAll, runHive } from '../helpers/hive.js'
 import { BIG, startBackend } from '../helpers/services.js'
 
 /** What a person sees on a terminal, and the `stats` events a script reads. */
@@ -33,8 +33,7 @@ const HUB = ['--ephemeral', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'no
 describe('on a terminal', () => {
   it('the hub keeps one live line of peers, connections and bytes, and prints the ticket once', async () => {
     // `script` (util-linux) gives hive a terminal of its own, in a session of its own: the
-    // shell says hive's pid before becoming it, so that the test can stop it (closing the
-    // terminal would send SIGHUP, which a hub takes as "restart").
+    // shell says hive's pid before becoming it, so that the test can stop it as Ctrl+C does.
     const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
     const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', 'tty-hub', `api=${backend.address}`, ...HUB].join(' ')}`
     const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
@@ -59,6 +58,34 @@ describe('on a terminal', () => {
       process.kill(pid, 'SIGINT')
       await expect.poll(() => isRunning(pid), { timeout: 10_000 }).toBe(false)
       // `script` ends with it; if it has not yet, it is ended here.
+      if (isRunning(term.pid!)) process.kill(-term.pid!, 'SIGKILL')
+    }
+  })
+
+  it('closing the terminal stops the hub and tells its peer (exit 9), where `kill -HUP` with the terminal there restarts it', async () => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
+    const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', 'hup-hub', `api=${backend.address}`, ...HUB].join(' ')}`
+    const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
+    let screen = ''
+    term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
+    term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
+    let pid = 0
+    try {
+      await expect.poll(() => /hive1[A-Za-z0-9_-]+/.exec(screen)?.[0], { timeout: 20_000 }).toBeDefined()
+      const ticket = /hive1[A-Za-z0-9_-]+/.exec(screen)![0]
+      pid = Number(readFileSync(pidFile, 'utf8'))
+      const peer = runHive(['join', 'hup-peer', '--ticket', '-', '--json', '--expose', 'api=127.0.0.1:0', '--dht-bootstrap', 'none'], { stdin: ticket })
+      await peer.waitEvent('join_ready')
+      process.kill(pid, 'SIGHUP')
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/restarted: the same ticket works/)
+      await peer.waitEvent('reconnected')
+      // script(1) gone, its side of the terminal closes, and the kernel hangs up hive's side.
+      process.kill(term.pid!, 'SIGKILL')
+      expect(await exitedWithin(peer, 20_000, `the peer, after the hub's terminal closed (hub screen: ${JSON.stringify(screen.slice(-300))})`)).toBe(9)
+      expect(peer.stderr).toMatch(/hub stopped/)
+      await expect.poll(() => isRunning(pid), { timeout: 10_000 }).toBe(false)
+    } finally {
+      if (pid && isRunning(pid)) process.kill(pid, 'SIGKILL')
       if (isRunning(term.pid!)) process.kill(-term.pid!, 'SIGKILL')
     }
   })
