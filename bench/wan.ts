@@ -184,6 +184,13 @@ async function measure(path: WanPath, profile: string, s: Servers, quick: boolea
   }
 }
 
+/** Kills whatever runs in the two namespaces and removes them. */
+function clearNamespaces(): void {
+  // sshd leaves its session processes behind when the listener stops: nothing may outlive the namespaces.
+  for (const ns of [NS_A, NS_B]) for (const pid of run('ip', ['netns', 'pids', ns]).stdout.split('\n').filter(Boolean)) run('kill', ['-9', pid])
+  topo(['down'])
+}
+
 export async function mainWan(argv: string[]): Promise<void> {
   const opts = parseArgs(argv)
   if (process.getuid?.() !== 0) throw new Error('the WAN bench builds network namespaces: run it as root')
@@ -192,6 +199,8 @@ export async function mainWan(argv: string[]): Promise<void> {
   if (missing.length > 0) throw new Error(`missing tools; install them with: apt-get install -y ${missing.map(([, p]) => p).join(' ')}`)
   const results: WanResults = {}
   process.env.NETEM_PREFIX = PREFIX
+  // A run killed before its cleanup leaves its servers in the namespaces, on the ports this one needs.
+  clearNamespaces()
   topo(['up'])
   let servers: Servers | undefined
   try {
@@ -204,9 +213,7 @@ export async function mainWan(argv: string[]): Promise<void> {
     }
   } finally {
     await servers?.stop()
-    // sshd leaves its session processes behind when the listener stops: nothing may outlive the namespaces.
-    for (const ns of [NS_A, NS_B]) for (const pid of run('ip', ['netns', 'pids', ns]).stdout.split('\n').filter(Boolean)) run('kill', ['-9', pid])
-    topo(['down'])
+    clearNamespaces()
   }
   const facts = { date: new Date().toISOString(), node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', quick: opts.quick }
   const section = renderWan(results, facts)
