@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,31 +30,40 @@ const isRunning = (pid: number): boolean => {
 
 const HUB = ['--ephemeral', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none']
 
+/**
+ * `hive share` on a terminal of its own: `script` (util-linux) gives it one, in a session of its
+ * own. The shell says hive's pid before becoming it, so that a test can signal hive itself.
+ */
+function shareOnTerminal(name: string): { term: ChildProcess; screen: string; pid: () => number } {
+  const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
+  const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', name, `api=${backend.address}`, ...HUB].join(' ')}`
+  const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
+  const shown = { term, screen: '', pid: () => Number(readFileSync(pidFile, 'utf8')) }
+  term.stdout!.on('data', (d: Buffer) => (shown.screen += d.toString()))
+  term.on('error', (err) => (shown.screen += `[cannot run script(1): ${err.message}]`))
+  return shown
+}
+
 describe('on a terminal', () => {
   it('the hub keeps one live line of peers, connections and bytes, and prints the ticket once', async () => {
-    // `script` (util-linux) gives hive a terminal of its own, in a session of its own: the
-    // shell says hive's pid before becoming it, so that the test can stop it as Ctrl+C does.
-    const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
-    const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', 'tty-hub', `api=${backend.address}`, ...HUB].join(' ')}`
-    const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
-    let screen = ''
-    term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
-    term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
+    const hub = shareOnTerminal('tty-hub')
+    const term = hub.term
     try {
-      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K0 peers · 0 open connections · in 0 B \(0 B\/s\) · out 0 B \(0 B\/s\)/)
-      const ticket = /hive1[A-Za-z0-9_-]+/.exec(screen)![0]
-      expect(screen.split(ticket).length - 1).toBe(1)
+      await expect.poll(() => hub.screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K0 peers · 0 open connections · in 0 B \(0 B\/s\) · out 0 B \(0 B\/s\)/)
+      const ticket = /hive1[A-Za-z0-9_-]+/.exec(hub.screen)![0]
+      expect(hub.screen.split(ticket).length - 1).toBe(1)
       const peer = runHive(['join', 'tty-peer', '--ticket', '-', '--json', '--expose', 'api=127.0.0.1:0', '--dht-bootstrap', 'none'], { stdin: ticket })
       const ready = await peer.waitEvent('join_ready')
       const port = Number((ready.services as Record<string, string>).api!.split(':')[1])
       // The backend answers 404 to `/`: an answer all the same, through the tunnel.
       expect((await httpGet(port, '/')).status).toBe(404)
-      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K1 peer · 0 open connections · in \d+ B .* · out [\d.]+ [kM]?B/)
+      await expect.poll(() => hub.screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K1 peer · 0 open connections · in \d+ B .* · out [\d.]+ [kM]?B/)
       // A status line goes above the live line, which is drawn again below it.
       peer.signal('SIGINT')
-      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K- peer `tty-peer` left \(peer left\)\r?\n\S*\d peers? · /)
+      await expect.poll(() => hub.screen, { timeout: 20_000 }).toMatch(/\r\x1b\[K- peer `tty-peer` left \(peer left\)\r?\n\S*\d peers? · /)
     } finally {
-      const pid = Number(readFileSync(pidFile, 'utf8'))
+      // Stopped as Ctrl+C does.
+      const pid = hub.pid()
       process.kill(pid, 'SIGINT')
       await expect.poll(() => isRunning(pid), { timeout: 10_000 }).toBe(false)
       // `script` ends with it; if it has not yet, it is ended here.
@@ -63,25 +72,21 @@ describe('on a terminal', () => {
   })
 
   it('closing the terminal stops the hub and tells its peer (exit 9), where `kill -HUP` with the terminal there restarts it', async () => {
-    const pidFile = join(mkdtempSync(join(tmpdir(), 'hive-tty-')), 'pid')
-    const command = `echo $$ > ${pidFile}; exec ${[process.execPath, HIVE_BIN, 'share', 'hup-hub', `api=${backend.address}`, ...HUB].join(' ')}`
-    const term = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
-    let screen = ''
-    term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
-    term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
+    const hub = shareOnTerminal('hup-hub')
+    const term = hub.term
     let pid = 0
     try {
-      await expect.poll(() => /hive1[A-Za-z0-9_-]+/.exec(screen)?.[0], { timeout: 20_000 }).toBeDefined()
-      const ticket = /hive1[A-Za-z0-9_-]+/.exec(screen)![0]
-      pid = Number(readFileSync(pidFile, 'utf8'))
+      await expect.poll(() => /hive1[A-Za-z0-9_-]+/.exec(hub.screen)?.[0], { timeout: 20_000 }).toBeDefined()
+      const ticket = /hive1[A-Za-z0-9_-]+/.exec(hub.screen)![0]
+      pid = hub.pid()
       const peer = runHive(['join', 'hup-peer', '--ticket', '-', '--json', '--expose', 'api=127.0.0.1:0', '--dht-bootstrap', 'none'], { stdin: ticket })
       await peer.waitEvent('join_ready')
       process.kill(pid, 'SIGHUP')
-      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/restarted: the same ticket works/)
+      await expect.poll(() => hub.screen, { timeout: 20_000 }).toMatch(/restarted: the same ticket works/)
       await peer.waitEvent('reconnected')
       // script(1) gone, its side of the terminal closes, and the kernel hangs up hive's side.
       process.kill(term.pid!, 'SIGKILL')
-      expect(await exitedWithin(peer, 20_000, `the peer, after the hub's terminal closed (hub screen: ${JSON.stringify(screen.slice(-300))})`)).toBe(9)
+      expect(await exitedWithin(peer, 20_000, `the peer, after the hub's terminal closed (hub screen: ${JSON.stringify(hub.screen.slice(-300))})`)).toBe(9)
       expect(peer.stderr).toMatch(/hub stopped/)
       await expect.poll(() => isRunning(pid), { timeout: 10_000 }).toBe(false)
     } finally {
