@@ -79,6 +79,7 @@ Examples:
   $ hive peers                              # list: name, peer id, state, added, last seen
   $ hive peers revoke laptop                # by name or by peer id
   $ hive peers allow 12D3KooW... ci-runner  # enrol a key before its first join
+  $ hive peers remove old-laptop            # forget a peer (a revoked one may then enrol again)
 `
 
 const HUBS_HELP = `
@@ -229,7 +230,7 @@ function main(argv: string[]): void {
 
   const peers = program
     .command('peers')
-    .description("a hub's trust store: the peers it knows by key; list, revoke or allow them")
+    .description("a hub's trust store: the peers it knows by key; list, revoke, allow or remove them")
     .option('--identity <FILE>', 'the hub key file whose store to use (default: $XDG_CONFIG_HOME/hive/hub.key); the store is FILE.peers')
     .addHelpText('after', PEERS_HELP)
     .action(async (_opts: unknown, cmd: Command) => {
@@ -244,6 +245,15 @@ function main(argv: string[]): void {
     .action(async (who: string, _opts: unknown, cmd: Command) => {
       const { reporter } = context(cmd)
       await guard(reporter, exit, async () => (await import('./cli/peers.js')).revokePeer(who, cmd.optsWithGlobals(), reporter))
+    })
+  peers
+    .command('remove')
+    .description('forget one peer, trusted or revoked: it is then unknown, as if it had never joined (revoke is what cuts a peer off)')
+    .argument('<NAME|ID>', 'the peer, by name or peer id')
+    .option('--identity <FILE>', 'the hub key file (default: $XDG_CONFIG_HOME/hive/hub.key)')
+    .action(async (who: string, _opts: unknown, cmd: Command) => {
+      const { reporter } = context(cmd)
+      await guard(reporter, exit, async () => (await import('./cli/peers.js')).removePeer(who, cmd.optsWithGlobals(), reporter))
     })
   peers
     .command('allow')

@@ -41,6 +41,18 @@ export async function openHubTrust(identity: HubIdentity, trustedOnly: boolean, 
       reporter.event('peer_allowed', entryJson(entry))
       return { ok: true, peer: entryJson(entry) }
     }
+    if (request.op === 'remove') {
+      const entry = store.remove(request.who)
+      const online = current().connectedPeers().some((p) => p.peerId === entry.id)
+      try {
+        await store.save()
+      } catch (err) {
+        throw new HiveError('IDENTITY_FILE', `removed in the running hub, but ${errorMessage(err)}: the hub knows the peer again when it restarts`)
+      }
+      reporter.status(`peer \`${entry.name}\` (${entry.id}) is removed from the trust store${online ? ', and still connected' : ''}`)
+      reporter.event('peer_removed', { ...entryJson(entry), online })
+      return { ok: true, peer: entryJson(entry), online }
+    }
     const entry = store.revoke(request.who)
     // Cut off first: a store that cannot be written must not keep the peer in.
     const ended = await current().revoke(entry.id)

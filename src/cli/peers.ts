@@ -28,7 +28,7 @@ async function perform(opts: PeersOptions, request: ControlRequest): Promise<{ a
   }
   const store = await TrustStore.load(trustFileFor(keyFile))
   if (request.op === 'list') return { answer: { ok: true, file: store.file, peers: store.list().map((e) => entryJson(e)) }, live: false }
-  const entry = request.op === 'revoke' ? store.revoke(request.who) : store.allow(request.id, request.name)
+  const entry = request.op === 'allow' ? store.allow(request.id, request.name) : request.op === 'revoke' ? store.revoke(request.who) : store.remove(request.who)
   await store.save()
   return { answer: { ok: true, peer: entryJson(entry) }, live: false }
 }
@@ -60,4 +60,14 @@ export async function allowPeer(id: string, name: string | undefined, opts: Peer
   const peer = answer.peer as PeerJson
   reporter.event('peer_allowed', { ...peer, hub_running: live })
   reporter.status(`allowed peer \`${peer.name}\` (${peer.id})${live ? '' : '; no hub is running with this key, the next one started admits it'}`)
+}
+
+export async function removePeer(who: string, opts: PeersOptions, reporter: Reporter): Promise<void> {
+  const { answer, live } = await perform(opts, { op: 'remove', who })
+  const peer = answer.peer as PeerJson
+  const online = answer.online === true
+  reporter.event('peer_removed', { ...peer, hub_running: live, online })
+  // Forgetting is not cutting off: say what the peer can still do, since the two are easy to confuse.
+  const after = peer.revoked !== null ? 'it is no longer refused: with a valid ticket it is enrolled again, unless the hub runs --trusted-only' : 'a hub with --trusted-only now refuses it'
+  reporter.status(`removed peer \`${peer.name}\` (${peer.id}); ${after}${online ? '. It is still connected: `hive peers revoke` ends a session' : ''}`)
 }

@@ -9,7 +9,7 @@ import { object, oneOf, optional, text } from '../protocol/check.js'
  * mode 0600, so only the key's owner can use it). One request per connection, one JSON line
  * each way. The hub applies the change to its trust store itself, so the file has one writer.
  */
-export type ControlRequest = { op: 'list' } | { op: 'revoke'; who: string } | { op: 'allow'; id: string; name?: string }
+export type ControlRequest = { op: 'list' } | { op: 'revoke' | 'remove'; who: string } | { op: 'allow'; id: string; name?: string }
 export type ControlAnswer = { ok: true; [key: string]: unknown } | { ok: false; code: string; message: string }
 
 export function controlSocketFor(keyFile: string): string {
@@ -24,13 +24,13 @@ const MAX_CLIENTS = 8
 const MAX_SOCKET_PATH = 107
 
 const checkRequest = object(
-  { op: oneOf(['list', 'revoke', 'allow'] as const), who: optional(text({ min: 1, max: 128 })), id: optional(text({ min: 1, max: 128 })), name: optional(text({ min: 1, max: 128 })) },
+  { op: oneOf(['list', 'revoke', 'remove', 'allow'] as const), who: optional(text({ min: 1, max: 128 })), id: optional(text({ min: 1, max: 128 })), name: optional(text({ min: 1, max: 128 })) },
   { loose: true },
 )
 
 function parseRequest(line: string): ControlRequest {
   const r = checkRequest(JSON.parse(line))
-  if (r.op === 'revoke' && r.who !== undefined) return { op: 'revoke', who: r.who }
+  if ((r.op === 'revoke' || r.op === 'remove') && r.who !== undefined) return { op: r.op, who: r.who }
   if (r.op === 'allow' && r.id !== undefined) return { op: 'allow', id: r.id, ...(r.name !== undefined ? { name: r.name } : {}) }
   if (r.op === 'list') return { op: 'list' }
   throw new Error(`${r.op} is missing its argument`)

@@ -128,6 +128,16 @@ export class TrustStore {
     return { ...entry }
   }
 
+  /**
+   * Forgets one peer by id or name, trusted or revoked: it is then unknown, so a hub with
+   * --trusted-only refuses it, and one without enrols it again on a join with a valid token.
+   */
+  remove(who: string): TrustEntry {
+    const entry = this.find(who)
+    this.entries.delete(entry.id)
+    return { ...entry }
+  }
+
   /** Enrols a key ahead of its first join, or trusts a revoked one again; `name` renames it. */
   allow(id: string, name: string | undefined, now = new Date()): TrustEntry {
     if (!PEER_ID_PATTERN.test(id)) throw new HiveError('USAGE', `"${id.slice(0, 80)}" is not a peer id (12D3KooW and 44 more characters; \`hive join\` prints its own)`)
@@ -142,7 +152,7 @@ export class TrustStore {
   }
 
   private add(entry: TrustEntry): TrustEntry {
-    if (this.full) throw new HiveError('HUB_FULL', `the trust store holds ${MAX_TRUST_ENTRIES} peers, as many as it takes; revoke and remove some from ${this.file ?? 'it'}`)
+    if (this.full) throw new HiveError('HUB_FULL', `the trust store holds ${MAX_TRUST_ENTRIES} peers, as many as it takes; remove some with \`hive peers remove\``)
     this.entries.set(entry.id, entry)
     return entry
   }

@@ -256,6 +256,43 @@ describe('--trusted-only, allow and revoke', () => {
     expect(await joinAs('old-laptop', box, ['--ticket', again]).exited).toBe(24)
   })
 
+  it('remove forgets a peer: a removed revoked key enrols again with the ticket; a removed connected one is told to be still in; with no hub running the file changes', async () => {
+    const keyFile = join(tempDir('hive-hub-'), 'hub.key')
+    const { hub, ticket } = await share(keyFile)
+    const [old, desk] = [machine(), machine()]
+    const oldPeer = joinAs('old', old, ['--ticket', ticket])
+    const { peer_id: oldId } = await oldPeer.waitEvent('join_ready')
+    await hub.waitEvent('peer_connected')
+    expect((await hive(['peers', 'revoke', 'old', '--identity', keyFile])).status).toBe(0)
+    expect(await oldPeer.exited).toBe(24)
+
+    const removed = await hive(['peers', 'remove', 'old', '--identity', keyFile, '--json'])
+    expect(removed.status).toBe(0)
+    expect(removed.events.find((e) => e.event === 'peer_removed')).toMatchObject({ id: oldId, revoked: expect.any(String), hub_running: true, online: false })
+    expect(removed.stderr).toMatch(/removed peer `old` .*it is no longer refused: with a valid ticket it is enrolled again/)
+    expect(await hub.waitEvent('peer_removed')).toMatchObject({ id: oldId, online: false })
+    const back = joinAs('old', old, ['--ticket', ticket])
+    await back.waitEvent('join_ready')
+    expect(await hub.waitEvent('peer_connected', 20_000, 2)).toMatchObject({ peer_id: oldId, enrolled: true })
+
+    const deskPeer = joinAs('desk', desk, ['--ticket', ticket])
+    const { peer_id: deskId } = await deskPeer.waitEvent('join_ready')
+    expect(await hub.waitEvent('peer_connected', 20_000, 3)).toMatchObject({ peer_id: deskId })
+    const stillIn = await hive(['peers', 'remove', deskId as string, '--identity', keyFile, '--json'])
+    expect(stillIn.events.find((e) => e.event === 'peer_removed')).toMatchObject({ id: deskId, online: true })
+    expect(stillIn.stderr).toMatch(/It is still connected: `hive peers revoke` ends a session/)
+    expect((await httpGet(webPort(await deskPeer.waitEvent('join_ready')), '/')).status).toBe(200)
+
+    hub.signal('SIGINT')
+    await hub.exited
+    const offline = await hive(['peers', 'remove', oldId as string, '--identity', keyFile])
+    expect(offline.status).toBe(0)
+    expect(JSON.parse(readFileSync(`${keyFile}.peers`, 'utf8')).peers).toEqual([])
+    const gone = await hive(['peers', 'remove', 'old', '--identity', keyFile])
+    expect(gone.status).toBe(2)
+    expect(gone.stderr).toMatch(/no peer named or with the id old/)
+  })
+
   it('revoking an unknown name, or a name two peers share, is a usage error that says what to do', async () => {
     const keyFile = join(tempDir('hive-hub-'), 'hub.key')
     const { ticket } = await share(keyFile)

@@ -42,7 +42,8 @@ describe('the control socket', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600)
     expect(await askHub(path, { op: 'list' })).toEqual({ ok: true, echo: 'list' })
     expect(await askHub(path, { op: 'revoke', who: 'laptop' })).toEqual({ ok: true, echo: 'revoke' })
-    expect(seen).toEqual([{ op: 'list' }, { op: 'revoke', who: 'laptop' }])
+    expect(await askHub(path, { op: 'remove', who: 'old' })).toEqual({ ok: true, echo: 'remove' })
+    expect(seen).toEqual([{ op: 'list' }, { op: 'revoke', who: 'laptop' }, { op: 'remove', who: 'old' }])
     await server.close()
     servers.length = 0
     expect(() => statSync(path)).toThrow()
@@ -56,6 +57,7 @@ describe('the control socket', () => {
     expect(JSON.parse(await raw(path, 'not json\n'))).toMatchObject({ ok: false, code: 'USAGE', message: expect.stringMatching(/^bad request/) })
     expect(JSON.parse(await raw(path, '{"op":"format-disk"}\n'))).toMatchObject({ ok: false, code: 'USAGE' })
     expect(JSON.parse(await raw(path, '{"op":"revoke"}\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/missing its argument/) })
+    expect(JSON.parse(await raw(path, '{"op":"remove"}\n'))).toMatchObject({ ok: false, message: expect.stringMatching(/missing its argument/) })
     expect(JSON.parse(await raw(path, Buffer.alloc(10_000, 0x61), false))).toMatchObject({ ok: false, message: expect.stringMatching(/too long/) })
     // A client that says nothing and leaves is closed on; the next one is served.
     await raw(path, '')

@@ -49,11 +49,26 @@ describe('TrustStore', () => {
     expect(store.allow(id(), undefined).name).toBe('unnamed')
   })
 
+  it('remove forgets a trusted or a revoked peer: it is unknown after, and enrolled anew on its next admission', () => {
+    const store = TrustStore.memory()
+    const [a, b] = [id(), id()]
+    store.admitted(a, 'laptop')
+    store.admitted(b, 'old')
+    store.revoke('old')
+    expect(store.remove('laptop')).toMatchObject({ id: a, name: 'laptop' })
+    expect(store.remove(b)).toMatchObject({ id: b, revoked: expect.any(String) })
+    expect([store.standing(a), store.standing(b), store.list()]).toEqual(['unknown', 'unknown', []])
+    expect(() => store.remove('laptop')).toThrow(/no peer named or with the id laptop/)
+    expect(store.admitted(b, 'old')).toBe(true)
+    expect(store.standing(b)).toBe('trusted')
+  })
+
   it('refuses what it cannot act on, with words that say what to do', () => {
     const store = TrustStore.memory()
     store.admitted(id(), 'twin')
     store.admitted(id(), 'twin')
     expect(() => store.revoke('twin')).toThrow(/2 peers are named twin: give the peer id instead/)
+    expect(() => store.remove('twin')).toThrow(/2 peers are named twin: give the peer id instead/)
     expect(() => store.revoke('nobody')).toThrow(/no peer named or with the id nobody/)
     expect(() => store.allow('12D3KooWshort', 'x')).toThrow(/is not a peer id/)
     expect(() => store.allow(id(), 'bad name!')).toThrow(/is not a valid peer name/)
