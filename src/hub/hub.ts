@@ -281,7 +281,7 @@ export class Hub extends SafeEmitter<HubEvents> {
     if (standing === 'unknown' && this.trust.trustedOnly) {
       return { code: 'untrusted', message: `this hub admits only the peers it has enrolled, and ${peer.peerId} is not one` }
     }
-    if (standing === 'unknown' && this.trust.store.full) return { code: 'full', message: 'the hub\'s trust store is full' }
+    if (standing === 'unknown' && this.trust.store.full) return { code: 'full', message: 'the hub\'s trust store is full: its operator can make room with `hive peers remove`' }
     return null
   }
 

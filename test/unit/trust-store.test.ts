@@ -78,7 +78,10 @@ describe('TrustStore', () => {
     const store = TrustStore.memory()
     for (let i = 0; i < MAX_TRUST_ENTRIES; i++) store.admitted(`12D3KooW${String(i).padStart(44, 'A').replace(/0/g, 'z')}`, 'p')
     expect(store.full).toBe(true)
-    expect(() => store.admitted(id(), 'one-more')).toThrow(/holds 4096 peers/)
+    expect(() => store.admitted(id(), 'one-more')).toThrow(/holds 4096 peers, as many as it takes; remove some with `hive peers remove`/)
+    store.remove(store.list()[0]!.id)
+    expect(store.full).toBe(false)
+    expect(store.admitted(id(), 'one-more')).toBe(true)
   })
 
   it.each([
