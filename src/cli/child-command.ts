@@ -4,6 +4,7 @@ import { HiveError } from '../errors.js'
 import type { HostPort } from '../protocol/address.js'
 import { formatHostPort } from '../protocol/address.js'
 import { printable } from '../printable.js'
+import { bothInForeground } from './foreground.js'
 
 /** How long a command told to stop (the tunnel ended first) gets before it is killed. */
 const STOP_GRACE_MS = 5_000
@@ -12,6 +13,8 @@ export interface ChildCommand {
   /** Resolves with its exit status: its code, or 128 + the signal's number. */
   exited: Promise<number>
   kill(signal: NodeJS.Signals): void
+  /** Passes on a signal hive got, except a Ctrl+C that the terminal has already sent CMD itself. */
+  forward(signal: NodeJS.Signals): void
   /** SIGTERM, then SIGKILL if it is still running after a few seconds; resolves when it is gone. */
   stop(): Promise<number>
 }
@@ -37,6 +40,12 @@ export async function startChild(command: readonly string[], env: Record<string,
   return {
     exited,
     kill,
+    forward(signal) {
+      // Run directly, CMD would get one SIGINT per Ctrl+C; a second one makes many programs
+      // (test runners, servers) skip their cleanup.
+      if (signal === 'SIGINT' && child.pid !== undefined && bothInForeground(child.pid)) return
+      kill(signal)
+    },
     async stop() {
       kill('SIGTERM')
       const timer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS)

@@ -171,7 +171,7 @@ async function runWhileJoined(peer: Peer, command: string[], reporter: Reporter,
     await peer.leave('peer left')
     throw err
   }
-  shutdown.forwardTo((signal) => child.kill(signal))
+  shutdown.forwardTo((signal) => child.forward(signal))
   const first = await Promise.race([child.exited.then((status) => ({ status })), peer.ended.then((end) => ({ end }))])
   if ('status' in first) {
     reporter.status(`the command exited with status ${first.status}: leaving the hub`)

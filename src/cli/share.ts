@@ -184,7 +184,7 @@ export async function runShare(
     await Promise.all([hub.stop('hub stopped'), sharer?.stop(), trust.close()])
     throw err
   })
-  shutdown.forwardTo((signal) => child.kill(signal))
+  shutdown.forwardTo((signal) => child.forward(signal))
   const status = await child.exited
   await stopHub(`the command exited with status ${status}`)
   return status

@@ -1,21 +1,25 @@
+import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { killAll, runHive, type HiveProcess } from '../helpers/hive.js'
+import { HIVE_BIN, killAll, runHive, type HiveProcess } from '../helpers/hive.js'
 
 /** `hive join ... -- CMD` and `hive share ... -- CMD`, with real commands (node scripts). */
 let server: Server
-let port = 0
 
 const HUB = ['--ephemeral', '--json', '--ipv4-addr', '127.0.0.1:0', '--dht-bootstrap', 'none']
 const JOIN = ['--ticket', '-', '--dht-bootstrap', 'none', '--expose', 'web=127.0.0.1:0', '-q']
 const node = (script: string): string[] => [process.execPath, '-e', script]
 
-async function hub(): Promise<{ hub: HiveProcess; ticket: string }> {
+/** The web service the hubs share, started once: its port. */
+async function web(): Promise<number> {
   server ??= await new Promise<Server>((resolve) => {
     const s = createServer((_req, res) => res.end('this is web')).listen(0, '127.0.0.1', () => resolve(s))
   })
-  port = (server.address() as { port: number }).port
-  const h = runHive(['share', 'cmd-hub', `web=127.0.0.1:${port}`, 'api-v2=127.0.0.1:9', ...HUB])
+  return (server.address() as { port: number }).port
+}
+
+async function hub(): Promise<{ hub: HiveProcess; ticket: string }> {
+  const h = runHive(['share', 'cmd-hub', `web=127.0.0.1:${await web()}`, 'api-v2=127.0.0.1:9', ...HUB])
   return { hub: h, ticket: (await h.waitEvent('hub_ready')).ticket as string }
 }
 
@@ -88,13 +92,31 @@ describe('hive join -- CMD', () => {
 
 describe('hive share -- CMD', () => {
   it('runs CMD with HIVE_TICKET once ready, and stops the hub with its status', async () => {
-    server ??= await new Promise<Server>((resolve) => {
-      const s = createServer((_req, res) => res.end('this is web')).listen(0, '127.0.0.1', () => resolve(s))
-    })
     const script = `console.log('ticket ' + process.env.HIVE_TICKET.slice(0, 5)); process.exit(3)`
-    const h = runHive(['share', 'cmd-hub', `web=127.0.0.1:${(server.address() as { port: number }).port}`, ...HUB, '--', ...node(script)])
+    const h = runHive(['share', 'cmd-hub', `web=127.0.0.1:${await web()}`, ...HUB, '--', ...node(script)])
     expect(await h.exited).toBe(3)
     expect(h.stdout).toMatch(/ticket hive1/)
     expect(h.events.map((e) => e.event)).toEqual(expect.arrayContaining(['hub_ready', 'hub_stopped']))
+  })
+
+  it('on a terminal, Ctrl+C reaches CMD once, from the terminal, as when CMD runs directly (hive does not send it a second SIGINT)', async () => {
+    // CMD counts its SIGINTs for a second before it leaves, time enough for a copy to arrive.
+    const script = `let n = 0; process.on('SIGINT', () => { console.log('got SIGINT ' + ++n); setTimeout(() => process.exit(42), 1000) }); console.log('cmd ready'); setInterval(() => {}, 1000)`
+    const hive = [process.execPath, HIVE_BIN, 'share', 'tty-cmd-hub', `web=127.0.0.1:${await web()}`, ...HUB, '--', process.execPath, '-e', JSON.stringify(script)]
+    // script(1) gives hive a terminal of its own; a ^C written to it is the terminal's Ctrl+C.
+    const term = spawn('script', ['-qfec', hive.join(' '), '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
+    let screen = ''
+    term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
+    term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
+    const exited = new Promise<number | null>((resolve) => term.once('exit', (code) => resolve(code)))
+    try {
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/cmd ready/)
+      term.stdin.write('\x03')
+      expect(await exited).toBe(42)
+      expect(screen.match(/got SIGINT \d/g)).toEqual(['got SIGINT 1'])
+    } finally {
+      term.stdin.end()
+      if (term.exitCode === null) process.kill(-term.pid!, 'SIGKILL')
+    }
   })
 })
