@@ -68,6 +68,6 @@ export async function removePeer(who: string, opts: PeersOptions, reporter: Repo
   const online = answer.online === true
   reporter.event('peer_removed', { ...peer, hub_running: live, online })
   // Forgetting is not cutting off: say what the peer can still do, since the two are easy to confuse.
-  const after = peer.revoked !== null ? 'it is no longer refused: with a valid ticket it is enrolled again, unless the hub runs --trusted-only' : 'a hub with --trusted-only now refuses it'
+  const after = `${peer.revoked !== null ? 'it is no longer refused: ' : ''}with a valid ticket it is enrolled again, unless the hub runs --trusted-only, which refuses it`
   reporter.status(`removed peer \`${peer.name}\` (${peer.id}); ${after}${online ? '. It is still connected: `hive peers revoke` ends a session' : ''}`)
 }
