@@ -187,20 +187,22 @@ export class Wormhole {
         throw err
       })
     }
-    this.key = version === null ? keys.key : this.keyOpening(version, keys)
+    // A version that no key opens is a wrong code. Ours still goes out, so that the other side,
+    // perhaps waiting for it, learns so at once rather than when its wait runs out.
+    this.key = (version === null ? null : this.keyOpening(version, keys)) ?? keys.key
     this.add('version', sealBox(derivePhaseKey(this.key, this.side, 'version'), text.encode(JSON.stringify({ app_versions: {} }))))
     version ??= await this.peerMessage('version', versionWaitMs, stale)
     if (this.decrypt(version) === null) throw wrongCode(this.code!)
     this.verifier = deriveVerifier(this.key)
   }
 
-  /** Of the keys the exchange may have ended with, the one that opens the other side's version. */
-  private keyOpening(version: MailboxMessage, keys: Spake2Keys): Uint8Array {
+  /** Of the keys the exchange may have ended with, the one that opens the other side's version; null for none. */
+  private keyOpening(version: MailboxMessage, keys: Spake2Keys): Uint8Array | null {
     const box = Buffer.from(version.body, 'hex')
     for (const key of [keys.key, keys.gospake2Key]) {
       if (key && openBox(derivePhaseKey(key, version.side, version.phase), box) !== null) return key
     }
-    throw wrongCode(this.code!)
+    return null
   }
 
   private decrypt(message: MailboxMessage): Uint8Array | null {

@@ -28,6 +28,11 @@ const RECEIVER_K_ZERO = createHash('sha512').update('hive-receiver-223').digest(
 const RECEIVER_PLAIN = new Uint8Array(64).fill(0x22)
 const lonely = (): HiveError => new HiveError('TIMEOUT', 'nobody came')
 
+/** Found by search: with a wrong code, only the receiver's (or only the sender's) SPAKE2 gives a gospake2 key. */
+const WRONG_CODE = '7-guitarist-wrongword'
+const RECEIVER_WRONG_K_ZERO = createHash('sha512').update('hive-wrong-receiver-10').digest()
+const SENDER_WRONG_K_ZERO = createHash('sha512').update('hive-wrong-sender-8').digest()
+
 async function exchange(receiverEntropy: Uint8Array): Promise<{ text: string; verifiers: [string, string]; ms: number }> {
   const started = Date.now()
   const [sender, receiver] = await Promise.all([
@@ -59,6 +64,29 @@ describe('wormhole keys where gospake2 differs', () => {
     expect(ms).toBeGreaterThanOrEqual(1400)
     expect(text).toBe('the ticket')
     expect(verifiers[0]).toBe(verifiers[1])
+  })
+
+  it('a wrong code in that case: both sides say so within seconds, whichever side held its version back', async () => {
+    const appid = new TextEncoder().encode(TEXT_APPID)
+    for (const [senderEntropy, receiverEntropy, held] of [[SENDER, RECEIVER_WRONG_K_ZERO, 'receiver'], [SENDER_WRONG_K_ZERO, RECEIVER_PLAIN, 'sender']] as const) {
+      const a = spake2Start(codePassword(CODE), senderEntropy)
+      const b = spake2Start(codePassword(WRONG_CODE), receiverEntropy)
+      // Only the side named has the second key: the test exercises what it names.
+      expect([spake2Keys(a.state, b.message, appid).gospake2Key !== null, spake2Keys(b.state, a.message, appid).gospake2Key !== null]).toEqual([held === 'sender', held === 'receiver'])
+      const started = Date.now()
+      const [sender, receiver] = await Promise.all([
+        Wormhole.open({ relayUrl: mailbox.url, entropy: senderEntropy }),
+        Wormhole.open({ relayUrl: mailbox.url, entropy: receiverEntropy }),
+      ])
+      await sender.useCode(CODE)
+      await receiver.useCode(WRONG_CODE)
+      const outcomes = await Promise.allSettled([sender.sendText('the ticket', 60_000, lonely), receiver.receiveText(60_000, lonely)])
+      const ms = Date.now() - started
+      console.log(`[figures] wrong code, ${held} held its version: both sides knew after ${ms} ms`)
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'WRONG_CODE' } })
+      // Not the 30 s a side waits for a version that never comes.
+      expect(ms).toBeLessThan(15_000)
+    }
   })
 
   it('and in an ordinary exchange nobody waits', async () => {
