@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { detach } from '../background.js'
 import { sleep, withDeadline } from '../deadline.js'
-import { HiveError, errorMessage } from '../errors.js'
+import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { ControlChannel } from '../link/control-channel.js'
 import { pipe, type Carry } from '../link/pipe.js'
 import { Traffic } from '../link/traffic.js'
@@ -32,6 +32,11 @@ export const PING_INTERVAL_MS = 1_000
 const SEND_EARLY_BYTES = 64 * 1024
 /** Early bytes go out only on a link heard from this recently (the hub answers a ping every second). */
 const SEND_EARLY_HEARD_MS = 1_500
+/**
+ * A stream fails as its link goes a moment before the link itself says it is closed: this
+ * long at most is waited for that, so that its connection goes through again, not reset.
+ */
+const LINK_SETTLE_MS = 1_000
 
 const ignoreError = (): void => undefined
 /** Nothing was read from the client yet: the connection can start over anywhere. */
@@ -189,6 +194,12 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     }
   }
 
+  /** Resolves once a stream error that says the link is lost has been borne out (the session retired), or after LINK_SETTLE_MS. */
+  private async linkSettled(err: unknown): Promise<void> {
+    if (!isHiveError(err, 'CONNECTION_LOST') || this.gone.signal.aborted) return
+    await Promise.race([this.link.closed, sleep(LINK_SETTLE_MS)])
+  }
+
   /** A connection that failed before reaching the hub goes through again if the link went; otherwise it is reset. */
   private againOrReset(socket: Socket, carry: Carry | undefined): Carry | null {
     if (this.gone.signal.aborted && !socket.destroyed) return carry ?? untouched()
@@ -218,6 +229,7 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
     } catch (err) {
       stream?.reset()
       this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
+      await this.linkSettled(err)
       return this.againOrReset(socket, carry)
     }
     if (socket.destroyed) {
@@ -233,8 +245,9 @@ export class HubSession extends SafeEmitter<{ refused: [{ service: ServiceName; 
         this.notify('refused', { service, message })
         throw new HiveError('STREAM_RESET', message)
       },
-      (err: unknown) => {
+      async (err: unknown) => {
         this.log.debug({ service, err: errorMessage(err) }, 'stream failed before piping')
+        await this.linkSettled(err)
         throw err
       },
     )
