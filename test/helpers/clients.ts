@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { request, Agent } from 'node:http'
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import WebSocket from 'ws'
 
 export interface HttpResult {
@@ -121,3 +121,17 @@ export async function wsEcho(url: string, messages: Array<string | Buffer>): Pro
   return received
 }
 
+
+/**
+ * A loopback listener like the peer's (sockets arrive paused, half-open allowed) and one
+ * connection to it: the client and the accepted socket. Close `server` when done.
+ */
+export async function socketPair(): Promise<{ server: Server; client: Socket; accepted: Socket }> {
+  let onAccepted!: (socket: Socket) => void
+  const accepted = new Promise<Socket>((resolve) => (onAccepted = resolve))
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onAccepted)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const client = await tcpConnect(typeof address === 'object' && address ? address.port : 0)
+  return { server, client, accepted: await accepted }
+}

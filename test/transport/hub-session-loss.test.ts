@@ -1,9 +1,10 @@
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import type { Server } from 'node:net'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ControlChannel } from '../../src/link/control-channel.js'
 import type { Link } from '../../src/link/types.js'
 import { HubSession } from '../../src/peer/hub-session.js'
+import { socketPair } from '../helpers/clients.js'
 import { quicPair, type QuicPair } from '../helpers/quic-pair.js'
 
 /**
@@ -31,22 +32,13 @@ function lagging(link: Link, lagMs: number): Link {
 /** The hub's side of the control stream as far as forwarding needs it: a welcome long past, then silence. */
 const control = { streamLimit: 16, sessionId: undefined, services: undefined, version: 2, next: () => new Promise(() => undefined), send: async () => undefined, bye: async () => undefined } as unknown as ControlChannel
 
-/** A local client connection, as a listener would hand it over. */
-async function localConnection(): Promise<Socket> {
-  const accepted = new Promise<Socket>((resolve) => {
-    server = createServer({ pauseOnConnect: true }, resolve).listen(0, '127.0.0.1', () => {
-      const client = connect((server!.address() as { port: number }).port, '127.0.0.1')
-      client.on('error', () => undefined)
-    })
-  })
-  return accepted
-}
-
 describe('HubSession when the link goes before the hub answers (real quinn)', () => {
   it('hands the connection back, untouched and open, to go through on the next link', async () => {
     pair = await quicPair()
     const session = new HubSession(lagging(pair.client, 300), control, pino({ level: 'silent' }))
-    const socket = await localConnection()
+    const local = await socketPair()
+    server = local.server
+    const socket = local.accepted
     const forwarded = session.forward('frontend', socket)
     // The header is out and the answer awaited; then the hub's side goes away.
     await pair.server.acceptStream()
@@ -55,5 +47,6 @@ describe('HubSession when the link goes before the hub answers (real quinn)', ()
     expect(socket.destroyed).toBe(false)
     expect(session.retired).toBe(true)
     socket.destroy()
+    local.client.destroy()
   })
 })

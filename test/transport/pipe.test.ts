@@ -1,8 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net'
+import type { Server, Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { pipe } from '../../src/link/pipe.js'
 import type { QuicStream } from '../../src/transport/index.js'
-import { readToEnd, socketOutcome, tcpConnect } from '../helpers/clients.js'
+import { readToEnd, socketOutcome, socketPair as loopbackPair } from '../helpers/clients.js'
 import { quicPair, type QuicPair } from '../helpers/quic-pair.js'
 
 let pair: QuicPair | undefined
@@ -13,15 +13,11 @@ afterEach(() => {
   pair = server = undefined
 })
 
-/** A loopback listener like the peer's: sockets arrive paused. Resolves with the client and the accepted socket. */
+/** A client and the peer-side socket it connected to; the listener is closed after the test. */
 async function socketPair(): Promise<{ client: Socket; accepted: Socket }> {
-  let onAccepted!: (socket: Socket) => void
-  const accepted = new Promise<Socket>((resolve) => (onAccepted = resolve))
-  server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onAccepted)
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const client = await tcpConnect(typeof address === 'object' && address ? address.port : 0)
-  return { client, accepted: await accepted }
+  const pair = await loopbackPair()
+  server = pair.server
+  return pair
 }
 
 async function readAll(stream: QuicStream): Promise<Buffer> {
