@@ -104,7 +104,9 @@ describe('hive share -- CMD', () => {
     const script = `let n = 0; process.on('SIGINT', () => { console.log('got SIGINT ' + ++n); setTimeout(() => process.exit(42), 1000) }); console.log('cmd ready'); setInterval(() => {}, 1000)`
     const hive = [process.execPath, HIVE_BIN, 'share', 'tty-cmd-hub', `web=127.0.0.1:${await web()}`, ...HUB, '--', process.execPath, '-e', JSON.stringify(script)]
     // script(1) gives hive a terminal of its own; a ^C written to it is the terminal's Ctrl+C.
-    const term = spawn('script', ['-qfec', hive.join(' '), '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
+    // `exec` leaves no shell between them: without SHELL, script runs dash, which would stay in
+    // the foreground group and die of the ^C itself (script then says 130, whatever hive does).
+    const term = spawn('script', ['-qfec', `exec ${hive.join(' ')}`, '/dev/null'], { env: { ...process.env, HIVE_DHT_BOOTSTRAP: 'none' }, detached: true })
     let screen = ''
     term.stdout.on('data', (d: Buffer) => (screen += d.toString()))
     term.on('error', (err) => (screen += `[cannot run script(1): ${err.message}]`))
