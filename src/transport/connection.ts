@@ -14,19 +14,21 @@ export class QuicConnection implements Link {
   /** Resolves when the connection is gone, for whatever reason. Never rejects. */
   readonly closed: Promise<void>
   private aborted = false
+  /** Gone by the other side's close, a timeout or a loss, as the UDX link's isClosed tells too. */
+  private ended = false
 
   constructor(private readonly native: NativeConnection) {
     const multiaddr = native.remoteMultiaddr()
     this.remotePeerId = multiaddr.split('/p2p/')[1] ?? ''
     this.remoteAddress = multiaddrToHostPort(multiaddr)
-    this.closed = native.closed().then(
-      () => undefined,
-      () => undefined,
-    )
+    const end = (): void => {
+      this.ended = true
+    }
+    this.closed = native.closed().then(end, end)
   }
 
   get isClosed(): boolean {
-    return this.aborted
+    return this.aborted || this.ended
   }
 
   async openStream(): Promise<QuicStream> {

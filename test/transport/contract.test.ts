@@ -138,6 +138,15 @@ describe('QUIC adapter contract (real quinn)', () => {
     expect((await readAll(fresh)).toString()).toBe('after reset')
   })
 
+  it('tells that a connection the other side closed is closed, as the UDX link does', async () => {
+    pair = await quicPair()
+    expect(pair.client.isClosed).toBe(false)
+    pair.server.close()
+    await pair.client.closed
+    expect(pair.client.isClosed).toBe(true)
+    await expect(pair.client.acceptStream()).rejects.toMatchObject({ code: 'CONNECTION_LOST' })
+  })
+
   it('refuses a hub whose key differs from the pin before any stream opens', async () => {
     const impostor = await ephemeralIdentity()
     const pinned = await ephemeralIdentity()
