@@ -70,7 +70,7 @@ export async function openHubTrust(identity: HubIdentity, trustedOnly: boolean, 
     server = await listenControl(controlSocketFor(identity.keyFile), handle, log)
   } catch (err) {
     if (err instanceof HiveError && err.details.reason === 'long_path') {
-      // Rare (a deep --identity path); the hub still works, `hive peers` then edits only the file.
+      // Off Linux, or a key file name of near 100 bytes: the hub still works, `hive peers` then edits only the file.
       reporter.warning(`${err.message}; \`hive peers revoke\` takes effect when the hub restarts`)
       return { store, trustedOnly, close: () => store.flushed() }
     }

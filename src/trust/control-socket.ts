@@ -1,5 +1,7 @@
-import { chmod, rm } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { chmod, open, rm } from 'node:fs/promises'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { basename, dirname } from 'node:path'
 import type { Logger } from 'pino'
 import { HiveError, errorMessage, isHiveError } from '../errors.js'
 import { object, oneOf, optional, text } from '../protocol/check.js'
@@ -52,6 +54,28 @@ function readLine(socket: Socket): Promise<string> {
   })
 }
 
+/**
+ * Runs `use` with a name for the socket at `path` that fits sun_path. A longer path (a key deep
+ * in a project tree) is reached on Linux through /proc/self/fd/N/NAME, N an open descriptor of
+ * its directory: bind and connect resolve that as the full path, which has no such limit.
+ */
+async function withSocketName<T>(path: string, use: (name: string) => Promise<T>): Promise<T> {
+  if (Buffer.byteLength(path) <= MAX_SOCKET_PATH) return use(path)
+  const tooLong = () =>
+    new HiveError('IDENTITY_FILE', `the control socket path ${path} is longer than a Unix socket allows (${MAX_SOCKET_PATH} bytes); keep the hub's key in a shorter path (--identity)`, { file: path, reason: 'long_path' })
+  if (process.platform !== 'linux') throw tooLong()
+  const dir = await open(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+    throw new HiveError('IDENTITY_FILE', `cannot open ${dirname(path)}, the directory of the control socket: ${err.message}`, { file: path, errno: err.code ?? '' })
+  })
+  try {
+    const name = `/proc/self/fd/${dir.fd}/${basename(path)}`
+    if (Buffer.byteLength(name) > MAX_SOCKET_PATH) throw tooLong()
+    return await use(name)
+  } finally {
+    await dir.close()
+  }
+}
+
 export interface ControlServer {
   readonly path: string
   close(): Promise<void>
@@ -63,9 +87,6 @@ export interface ControlServer {
  * each write the trust store.
  */
 export async function listenControl(path: string, handle: (request: ControlRequest) => Promise<ControlAnswer>, log: Logger): Promise<ControlServer> {
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-    throw new HiveError('IDENTITY_FILE', `the control socket path ${path} is longer than a Unix socket allows (${MAX_SOCKET_PATH} bytes); keep the hub's key in a shorter path (--identity)`, { file: path, reason: 'long_path' })
-  }
   if (await answers(path)) {
     throw new HiveError('IDENTITY_FILE', `another hub with this key is running (its control socket ${path} answers); stop it, or give this hub a key of its own with --identity`, { file: path })
   }
@@ -75,12 +96,17 @@ export async function listenControl(path: string, handle: (request: ControlReque
   // The socket takes its mode from the umask at bind: 0600 from the start, not after a chmod.
   const umask = process.umask(0o177)
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(path, () => resolve())
-    })
+    await withSocketName(path, (name) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(name, () => resolve())
+      }),
+    )
   } catch (err) {
-    throw new HiveError('IDENTITY_FILE', `cannot listen on the control socket ${path}: ${errorMessage(err)}`, { file: path })
+    if (isHiveError(err) && err.details.reason === 'long_path') throw err
+    // A long path that /proc could not reach either is long_path too: the hub goes on without it.
+    const details: Record<string, string> = Buffer.byteLength(path) > MAX_SOCKET_PATH ? { file: path, reason: 'long_path' } : { file: path }
+    throw new HiveError('IDENTITY_FILE', `cannot listen on the control socket ${path}: ${errorMessage(err)}`, details)
   } finally {
     process.umask(umask)
   }
@@ -112,14 +138,16 @@ function serve(socket: Socket, handle: (request: ControlRequest) => Promise<Cont
 
 /** Whether something listens at `path` now. */
 function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path)
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
+  const probe = (name: string) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(name)
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
     })
-    socket.once('error', () => resolve(false))
-  })
+  return withSocketName(path, probe).catch(() => false)
 }
 
 /**
@@ -127,8 +155,18 @@ function answers(path: string): Promise<boolean> {
  * socket, or one left behind by a hub that is gone): then the caller edits the file itself.
  */
 export async function askHub(path: string, request: ControlRequest, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ControlAnswer | null> {
+  try {
+    return await withSocketName(path, (name) => ask(name, path, request, timeoutMs))
+  } catch (err) {
+    // No directory, no hub: the caller then finds no trust store either and says so.
+    if (isHiveError(err) && err.details.errno === 'ENOENT') return null
+    throw err
+  }
+}
+
+function ask(name: string, path: string, request: ControlRequest, timeoutMs: number): Promise<ControlAnswer | null> {
   return new Promise((resolve, reject) => {
-    const socket = connect(path)
+    const socket = connect(name)
     let buffered = ''
     let connected = false
     const timer = setTimeout(() => {

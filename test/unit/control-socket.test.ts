@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -87,8 +87,25 @@ describe('the control socket', () => {
     expect(await askHub(path, { op: 'list' })).toEqual({ ok: true, fresh: true })
   })
 
-  it('names a path too long for a Unix socket instead of failing obscurely', async () => {
-    const path = join(tmpdir(), 'x'.repeat(120), 'hub.key.sock')
+  it('serves at a path longer than a Unix socket address holds (a key deep in a tree), and a second hub there is refused', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hive-sock-')), 'd'.repeat(60), 'e'.repeat(60))
+    mkdirSync(dir, { recursive: true })
+    const path = join(dir, 'hub.key.sock')
+    expect(Buffer.byteLength(path)).toBeGreaterThan(108)
+    const server = await listenControl(path, async () => ({ ok: true, deep: true }), log)
+    servers.push(server)
+    expect(statSync(path).isSocket()).toBe(true)
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    expect(await askHub(path, { op: 'list' })).toEqual({ ok: true, deep: true })
+    await expect(listenControl(path, async () => ({ ok: true }), log)).rejects.toThrow(/another hub with this key is running/)
+    await server.close()
+    expect(() => statSync(path)).toThrow()
+    expect(await askHub(path, { op: 'list' })).toBeNull()
+    expect(await askHub(join(dir, 'gone', 'x'.repeat(40), 'hub.key.sock'), { op: 'list' })).toBeNull()
+  })
+
+  it('names a socket file name too long for any Unix socket address instead of failing obscurely', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hive-sock-')), `${'x'.repeat(100)}.key.sock`)
     await expect(listenControl(path, async () => ({ ok: true }), log)).rejects.toThrow(/longer than a Unix socket allows/)
   })
 })
